@@ -1,0 +1,114 @@
+"""Learners as local processes (Hogwild on shared memory), or as threads for tests and debugging."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import signal
+import threading
+import traceback
+from typing import Any, Protocol
+
+from a3c.config import Config
+from a3c.server import ParameterServer
+
+# Learner processes come from a fork server that has imported torch once: starting one is fast,
+# and no learner inherits the parent's thread pools (forking a process that has run OpenMP can hang).
+_CONTEXT = mp.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["torch", "numpy", "cv2", "ale_py", "a3c.learner"])
+
+
+class LearnerHandle(Protocol):
+    """A running learner as the trainer sees it."""
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+
+def _learner_process(cfg: Config, server: ParameterServer, learner_id: int, sink: Any,
+                     stop: Any) -> None:
+    """Entry point of a learner process: one intra-op thread, no SIGINT (the trainer owns it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    from a3c.learner import run_learner
+
+    try:
+        run_learner(cfg, server, learner_id, sink, stop.is_set)
+    except Exception:
+        sink.put({"kind": "error", "learner": learner_id, "error": traceback.format_exc()})
+        raise SystemExit(1) from None
+
+
+class LocalBackend:
+    """Starts learners as processes (default) or as threads of this process (`serial=True`)."""
+
+    def __init__(self, serial: bool = False) -> None:
+        self.serial = serial
+        self.queue: Any = queue.Queue() if serial else _CONTEXT.Queue()
+        self.stop_event: Any = threading.Event() if serial else _CONTEXT.Event()
+
+    def start(self, cfg: Config, server: ParameterServer, learner_id: int) -> LearnerHandle:
+        if self.serial:
+            return _ThreadLearner(cfg, server, learner_id, self.queue, self.stop_event)
+        proc = _CONTEXT.Process(
+            target=_learner_process,
+            args=(cfg, server, learner_id, self.queue, self.stop_event),
+            name=f"a3c-learner-{learner_id}",
+            daemon=True,
+        )
+        proc.start()
+        return proc
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next record from any learner, or None after `timeout` seconds."""
+        try:
+            return self.queue.get(timeout=timeout)  # type: ignore[no-any-return]
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if not self.serial:
+            self.queue.close()
+            self.queue.join_thread()
+
+
+class _ThreadLearner:
+    """A learner on a thread of the trainer's process: the same code, no processes."""
+
+    def __init__(self, cfg: Config, server: ParameterServer, learner_id: int, sink: Any,
+                 stop: threading.Event) -> None:
+        from a3c.learner import run_learner
+
+        self._exitcode: int | None = None
+
+        def main() -> None:
+            try:
+                run_learner(cfg, server, learner_id, sink, stop.is_set)
+                self._exitcode = 0
+            except Exception:
+                sink.put({"kind": "error", "learner": learner_id, "error": traceback.format_exc()})
+                self._exitcode = 1
+
+        self._thread = threading.Thread(target=main, name=f"a3c-learner-{learner_id}", daemon=True)
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._exitcode

@@ -1,0 +1,101 @@
+"""Throughput measurement: training exactly as `a3c train` runs it, and the environment alone."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from a3c.backends.local import _CONTEXT
+from a3c.config import Config
+from a3c.envs import make_vec_env
+from a3c.learner import learner_seed
+from a3c.trainer import Trainer
+
+PHASES = ("env", "inference", "learn", "sync")
+
+
+def _env_only(cfg: Config, learner_id: int, seconds: float, results: Any) -> None:
+    """Step one learner's environments with random actions for `seconds`; report frames."""
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    env = make_vec_env(cfg, cfg.envs_per_worker, learner_seed(cfg.seed, learner_id))
+    rng = np.random.default_rng(learner_id)
+    _, frames = env.reset()
+    frames = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        frames += env.step(rng.integers(0, env.n_actions, env.num_envs)).frames
+    results.put(frames)
+
+
+def env_frames_per_second(cfg: Config, seconds: float) -> float:
+    """Frames per second of `cfg.workers` processes doing nothing but stepping environments."""
+    results = _CONTEXT.Queue()
+    procs = [_CONTEXT.Process(target=_env_only, args=(cfg, i, seconds, results))
+             for i in range(cfg.workers)]
+    for p in procs:
+        p.start()
+    # Every process reports after `seconds`, so the sum over the same window is the rate.
+    total = sum(results.get(timeout=seconds + 120) for _ in procs)
+    for p in procs:
+        p.join()
+    return float(total) / seconds
+
+
+def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
+    """Run the real trainer for warmup_s + seconds; measure frames/s and the time split after warm-up."""
+    with tempfile.TemporaryDirectory(prefix="a3c-bench-") as tmp:
+        # Reports every few seconds give the time split; a huge budget so only the clock stops it.
+        trainer = Trainer(cfg, Path(tmp) / "run", progress_interval_s=0.5)
+        summary = trainer.run(time_limit_s=warmup_s + seconds)
+    samples = summary.frame_samples
+    start = next(s for s in samples if s[0] >= warmup_s)
+    end = samples[-1]
+    fps = (end[1] - start[1]) / max(end[0] - start[0], 1e-9)
+    spent = dict.fromkeys(PHASES, 0.0)
+    rss = []
+    for reports in summary.learner_reports.values():
+        after = [r for r in reports if r["wall_s"] >= warmup_s] or reports[-1:]
+        first, last = after[0], reports[-1]
+        base = first["seconds"] if first is not last else dict.fromkeys(PHASES, 0.0)
+        for phase in PHASES:
+            spent[phase] += last["seconds"][phase] - base[phase]
+        rss.append(max(r["peak_rss_mb"] for r in reports))
+    busy = sum(spent.values()) or 1.0
+    main_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "frames_per_second": round(fps, 1),
+        "time_split": {phase: round(spent[phase] / busy, 3) for phase in PHASES},
+        "peak_rss_mb": round(sum(rss) + main_rss, 1),
+        "peak_rss_mb_per_learner": round(max(rss), 1) if rss else None,
+        "peak_rss_mb_trainer": round(main_rss, 1),
+        "frames_measured": end[1] - start[1],
+    }
+
+
+def run_bench(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
+    """Both measurements, as one JSON-ready dict."""
+    cfg_bench = Config(**{**cfg.to_dict(), "frames": 10**15})
+    result: dict[str, Any] = {
+        "preset": cfg.preset,
+        "env_id": cfg.env_id,
+        "workers": cfg.workers,
+        "envs_per_worker": cfg.envs_per_worker,
+        "t_max": cfg.t_max,
+        "seconds": seconds,
+        "warmup_seconds": warmup_s,
+    }
+    result.update(training_throughput(cfg_bench, seconds, warmup_s))
+    result["env_frames_per_second"] = round(env_frames_per_second(cfg_bench, seconds), 1)
+    result["fraction_of_env_ceiling"] = round(
+        result["frames_per_second"] / max(result["env_frames_per_second"], 1e-9), 3
+    )
+    return result

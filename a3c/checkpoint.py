@@ -1,0 +1,76 @@
+"""Checkpoints: written atomically (temp file + rename), the last few kept, loaded safely."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "a3c-checkpoint"
+VERSION = 1
+_NAME = re.compile(r"^ckpt_(\d{12})\.pt$")
+
+
+class CheckpointError(ValueError):
+    """A file is not a checkpoint this version can use; the message says why."""
+
+
+def checkpoint_name(frames: int) -> str:
+    return f"ckpt_{frames:012d}.pt"
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoints in `directory`, oldest first (by frame count in the name)."""
+    if not directory.is_dir():
+        return []
+    found = [p for p in directory.iterdir() if _NAME.match(p.name)]
+    return sorted(found, key=lambda p: p.name)
+
+
+def save_checkpoint(directory: Path, state: dict[str, Any], keep: int) -> Path:
+    """Write `state` as directory/ckpt_<frames>.pt atomically; keep the newest `keep` files.
+
+    A crash mid-write leaves only a stray temp file: the previous checkpoint stays valid.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / checkpoint_name(int(state["frames"]))
+    tmp = directory / f".{path.name}.tmp-{os.getpid()}"
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    for old in list_checkpoints(directory)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load and check a checkpoint without executing code from the file (weights_only)."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist or is not a file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable checkpoint ({type(err).__name__})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not an a3c checkpoint")
+    if data.get("version") != VERSION:
+        raise CheckpointError(
+            f"{str(path)!r} has checkpoint format version {data.get('version')!r}; "
+            f"this a3c reads version {VERSION}"
+        )
+    for key in ("model", "optimizer", "frames", "episodes", "config"):
+        if key not in data:
+            raise CheckpointError(f"{str(path)!r} lacks {key!r}; the file is damaged")
+    return data

@@ -1,0 +1,184 @@
+"""The `a3c` command line: parses, validates, dispatches, and owns the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from a3c.config import PRESETS, Config, ConfigError, make_config
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+_DEFAULTS = Config()
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"a3c: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `train` and `bench`; None means 'take it from the preset / config file'."""
+    parser.add_argument("--preset", default="seed", choices=sorted(PRESETS),
+                        help="named set of config values: 'seed' (the seed's Keras A3C) or "
+                        "'paper' (the A3C paper's Atari setup) (default: seed)")
+    parser.add_argument("--config", type=Path, metavar="FILE.toml",
+                        help="TOML file of config keys applied over the preset (default: none)")
+    parser.add_argument("--env", dest="env_id", metavar="ID",
+                        help=f"game to train on (default: {_DEFAULTS.env_id})")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help=f"actor-learner processes (default: {_DEFAULTS.workers}; paper: "
+                        f"{PRESETS['paper']['workers']})")
+    parser.add_argument("--envs-per-worker", dest="envs_per_worker", type=int, metavar="E",
+                        help="environments per learner, stepped with one batched forward pass "
+                        f"(default: {_DEFAULTS.envs_per_worker})")
+    parser.add_argument("--seed", type=int, metavar="S", help=f"base seed (default: {_DEFAULTS.seed})")
+
+
+def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
+    overrides = {
+        "env_id": args.env_id, "workers": args.workers, "envs_per_worker": args.envs_per_worker,
+        "seed": args.seed, **(extra or {}),
+    }
+    try:
+        return make_config(args.preset, args.config, overrides)
+    except ConfigError as err:
+        _fail(str(err))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="a3c", description="Asynchronous advantage actor-critic (A3C) for Atari games."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train an agent", description="Train A3C; logs, "
+                           "TensorBoard events and checkpoints go to the run directory.")
+    _add_run_options(train)
+    train.add_argument("--frames", type=int, metavar="N",
+                       help="training budget in emulator frames, agent steps × frame skip "
+                       f"(default: {_DEFAULTS.frames:,})")
+    train.add_argument("--run-dir", type=Path, metavar="DIR",
+                       help="where the run's files go (default: runs/<env>__<preset>__s<seed>__<time>)")
+    train.add_argument("--serial", action="store_true",
+                       help="run the learners as threads of one process, for debugging (slow)")
+    train.set_defaults(handler=_train)
+
+    bench = sub.add_parser("bench", help="measure training throughput on this machine",
+                           description="Run training exactly as `a3c train` does for a fixed time, "
+                           "then the environments alone, and report frames per second.")
+    _add_run_options(bench)
+    bench.add_argument("--seconds", type=float, default=30.0,
+                       help="measured seconds of each phase, after warm-up (default: 30)")
+    bench.add_argument("--warmup", type=float, default=10.0,
+                       help="seconds of training before measuring (default: 10)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def _format_count(n: float) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else f"{n:.0f}"
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressLine:
+    """One live status line on a terminal; a line every 30 s when output goes to a file."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_print = 0.0
+
+    def __call__(self, p: Any) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last_print < 30:
+            return
+        self.last_print = now
+        eta = (p.total_frames - p.frames) / p.frames_per_second if p.frames_per_second > 0 else 0
+        score = "-" if p.recent_mean_score is None else f"{p.recent_mean_score:.1f}"
+        line = (
+            f"frames {_format_count(p.frames)}/{_format_count(p.total_frames)} "
+            f"({100 * p.frames / p.total_frames:.1f}%) | {p.frames_per_second:,.0f} fps | "
+            f"{p.episodes} episodes | score (last 100) {score} | "
+            f"elapsed {_format_duration(p.elapsed_s)} | ETA {_format_duration(eta)}"
+        )
+        if self.tty:
+            print("\r" + line.ljust(120), end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from a3c.trainer import LearnerFailed, RunDirError, Trainer, default_run_dir, prepare_run_dir
+
+    if args.frames is not None and args.frames < 1:
+        _fail(f"--frames {args.frames} must be at least 1")
+    cfg = _config(args, {"frames": args.frames})
+    run_dir = args.run_dir or default_run_dir(cfg)
+    try:
+        prepare_run_dir(run_dir)
+    except RunDirError as err:
+        _fail(str(err))
+    print(f"a3c: training {cfg.env_id} with preset {cfg.preset!r}: {cfg.workers} learners × "
+          f"{cfg.envs_per_worker} env, {cfg.frames:,} frames; run directory {run_dir}",
+          file=sys.stderr)
+    progress = ProgressLine()
+    try:
+        summary = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress).run()
+    except LearnerFailed as err:
+        progress.done()
+        print(f"a3c: error: {err}", file=sys.stderr)
+        return 1
+    progress.done()
+    score = "-" if summary.recent_mean_score is None else f"{summary.recent_mean_score:.2f}"
+    state = "interrupted" if summary.interrupted else "finished"
+    print(f"a3c: {state} after {summary.frames:,} frames, {summary.episodes} episodes, "
+          f"{_format_duration(summary.elapsed_s)}; mean score of the last 100 episodes {score}")
+    print(f"run directory: {summary.run_dir}")
+    print(f"  checkpoint:  {summary.checkpoint}")
+    print(f"  metrics:     {summary.run_dir / 'episodes.csv'}, {summary.run_dir / 'train.csv'}")
+    print(f"  tensorboard: tensorboard --logdir {summary.run_dir / 'tb'}")
+    return EXIT_INTERRUPTED if summary.interrupted else 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from a3c.bench import run_bench
+
+    if args.seconds <= 0 or args.warmup < 0:
+        _fail(f"--seconds {args.seconds} must be > 0 and --warmup {args.warmup} >= 0")
+    cfg = _config(args)
+    if not args.json:
+        print(f"a3c: measuring {cfg.workers} learners × {cfg.envs_per_worker} env for "
+              f"{args.warmup:g} + {args.seconds:g} s, then the environments alone…", file=sys.stderr)
+    result = run_bench(cfg, args.seconds, args.warmup)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["time_split"].items())
+        print(f"training:    {result['frames_per_second']:,.0f} frames/s ({split})")
+        print(f"environment: {result['env_frames_per_second']:,.0f} frames/s alone "
+              f"({100 * result['fraction_of_env_ceiling']:.0f}% reached in training)")
+        print(f"memory:      {result['peak_rss_mb']:.0f} MB peak RSS in total, "
+              f"{result['peak_rss_mb_per_learner']:.0f} MB per learner")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.handler(args)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    raise SystemExit(code)

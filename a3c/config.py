@@ -1,0 +1,260 @@
+"""One typed configuration for a training run, its presets, and its single validation step."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+ActionSet = Literal["seed3", "minimal"]
+StartMode = Literal["fire", "noop"]
+Reduction = Literal["sum", "mean"]
+LrSchedule = Literal["constant", "linear"]
+Torso = Literal["atari", "mlp"]
+
+
+class ConfigError(ValueError):
+    """A configuration value a user gave is invalid; the message names it and what would be valid."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a run. Defaults reproduce the seed (Keras A3C on Breakout)."""
+
+    preset: str = "seed"
+    """Name of the preset these values started from (recorded for the run's provenance)."""
+    env_id: str = "BreakoutDeterministic-v4"
+    """Atari game (any Gymnasium Atari id naming it) or a vector-observation Gymnasium id."""
+    workers: int = 8
+    """Actor-learner processes, each with its own environments and local network."""
+    envs_per_worker: int = 1
+    """Environments stepped together by one learner (one batched forward pass per step)."""
+    frames: int = 80_000_000
+    """Training budget in emulator frames (agent steps × frame_skip), summed over learners."""
+    seed: int = 0
+    """Base seed; learner i uses seed + 1000 * (i + 1) so no two streams collide."""
+
+    # Environment stack.
+    frame_skip: int = 4
+    """Emulator frames per agent step (the action repeats; max over the last two removes flicker)."""
+    frame_history: int = 4
+    """Frames stacked into one observation."""
+    action_set: ActionSet = "seed3"
+    """'seed3': stay/right/left mapped to FIRE/RIGHT/LEFT; 'minimal': the game's minimal set."""
+    start_mode: StartMode = "fire"
+    """What the random start steps are: FIRE (the seed) or NOOP (the paper)."""
+    start_steps_min: int = 1
+    """Fewest random start steps at the beginning of a game."""
+    start_steps_max: int = 30
+    """Most random start steps at the beginning of a game."""
+    fire_on_life_loss: bool = True
+    """Press FIRE (one agent step) after a lost life and restart the frame history."""
+    terminal_on_life_loss: bool = False
+    """Treat a lost life as the end of an episode for the n-step returns (games still run on)."""
+    repeat_action_probability: float = 0.0
+    """Sticky-action probability (0: deterministic, as BreakoutDeterministic-v4)."""
+    reward_clip: float = 1.0
+    """Rewards are clipped to [-reward_clip, reward_clip] for learning (0 disables)."""
+    max_episode_frames: int = 108_000
+    """A game is truncated after this many emulator frames (30 minutes of play)."""
+
+    # Algorithm.
+    torso: Torso = "atari"
+    """'atari': the seed's two-conv network; 'mlp': a small dense torso for vector observations."""
+    t_max: int = 20
+    """Agent steps per rollout before an update (fewer if the game ends)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    entropy_coef: float = 0.01
+    """Weight of the entropy bonus."""
+    value_coef: float = 1.0
+    """Weight of the value loss."""
+    value_loss_reduction: Reduction = "mean"
+    """The seed averages the squared value error over the rollout; the paper sums it."""
+    max_grad_norm: float = 0.0
+    """Clip the gradient's global norm to this (0 disables)."""
+    lr: float = 2.5e-4
+    """RMSprop learning rate."""
+    lr_schedule: LrSchedule = "constant"
+    """'linear' anneals the learning rate to 0 over `frames`."""
+    rms_alpha: float = 0.99
+    """RMSprop decay of the squared-gradient average (Keras' rho)."""
+    rms_eps: float = 0.01
+    """RMSprop epsilon."""
+    rms_eps_inside_sqrt: bool = False
+    """True: divide by sqrt(v + eps) as TensorFlow and the paper; False: sqrt(v) + eps as Keras."""
+
+    # Files and logging.
+    checkpoint_interval_s: float = 600.0
+    """Seconds between checkpoints (the seed saved every 10 minutes); one more at the end."""
+    keep_checkpoints: int = 3
+    """Most recent checkpoints kept on disk."""
+    log_interval_s: float = 5.0
+    """Seconds between loss/throughput records."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (for files, TensorBoard and checkpoints)."""
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The seed's system: Keras A3C on BreakoutDeterministic-v4 (the class defaults).
+    "seed": {},
+    # The A3C paper's Atari setup as its authors confirmed it (Mnih et al. 2016).
+    "paper": {
+        "workers": 16,
+        "t_max": 5,
+        "action_set": "minimal",
+        "start_mode": "noop",
+        "start_steps_min": 0,
+        "start_steps_max": 30,
+        "lr": 7e-4,
+        "lr_schedule": "linear",
+        "rms_alpha": 0.99,
+        "rms_eps": 0.1,
+        "rms_eps_inside_sqrt": True,
+        "value_coef": 0.5,
+        "value_loss_reduction": "sum",
+        "max_grad_norm": 40.0,
+    },
+}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "action_set": ("seed3", "minimal"),
+    "start_mode": ("fire", "noop"),
+    "value_loss_reduction": ("sum", "mean"),
+    "lr_schedule": ("constant", "linear"),
+    "torso": ("atari", "mlp"),
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Check one value's type against the field and convert ints to floats where floats are due."""
+    kind = type(getattr(Config(), name))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} = {value!r} must be true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} = {value!r} must be an integer")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{name} = {value!r} must be a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} = {value!r} must be a string")
+    return value
+
+
+def make_config(
+    preset: str = "seed",
+    file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Build a validated config: preset values, then a TOML file's, then explicit overrides.
+
+    Raises ConfigError naming the first bad value.
+    """
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    values: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
+    if file is not None:
+        values.update(read_toml(file))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {unknown[0]!r}; valid keys: {', '.join(sorted(_FIELDS))}"
+        )
+    cfg = Config(**{k: _coerce(k, v) for k, v in values.items()})
+    validate(cfg)
+    return cfg
+
+
+def read_toml(file: Path) -> dict[str, Any]:
+    """Read a flat TOML table of config keys; a [train] table is accepted too."""
+    try:
+        with open(file, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {str(file)!r}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {str(file)!r} is not valid TOML: {err}") from err
+    if set(data) == {"train"} and isinstance(data["train"], dict):
+        data = data["train"]
+    if "preset" in data:
+        raise ConfigError(f"config file {str(file)!r}: choose the preset with --preset, not in the file")
+    return data
+
+
+def validate(cfg: Config) -> None:
+    """Check every value a user can set; raise ConfigError for the first bad one."""
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(message)
+
+    for name, choices in _CHOICES.items():
+        value = getattr(cfg, name)
+        need(value in choices, f"{name} = {value!r} is not one of {', '.join(choices)}")
+    need(cfg.workers >= 1, f"workers = {cfg.workers} must be at least 1")
+    need(cfg.envs_per_worker >= 1, f"envs_per_worker = {cfg.envs_per_worker} must be at least 1")
+    need(cfg.frames >= 1, f"frames = {cfg.frames} must be at least 1")
+    need(0 <= cfg.seed < 2**31 - 1_000_000, f"seed = {cfg.seed} must be in [0, 2**31 - 1e6)")
+    need(cfg.frame_skip >= 1, f"frame_skip = {cfg.frame_skip} must be at least 1")
+    need(cfg.frame_history >= 1, f"frame_history = {cfg.frame_history} must be at least 1")
+    need(cfg.start_steps_min >= 0, f"start_steps_min = {cfg.start_steps_min} must be >= 0")
+    need(
+        cfg.start_steps_max >= cfg.start_steps_min,
+        f"start_steps_max = {cfg.start_steps_max} must be >= start_steps_min "
+        f"({cfg.start_steps_min})",
+    )
+    need(
+        0.0 <= cfg.repeat_action_probability < 1.0,
+        f"repeat_action_probability = {cfg.repeat_action_probability} must be in [0, 1)",
+    )
+    need(cfg.reward_clip >= 0, f"reward_clip = {cfg.reward_clip} must be >= 0 (0 disables)")
+    need(cfg.max_episode_frames >= 1, f"max_episode_frames = {cfg.max_episode_frames} must be >= 1")
+    need(cfg.t_max >= 1, f"t_max = {cfg.t_max} must be at least 1")
+    need(0.0 <= cfg.gamma <= 1.0, f"gamma = {cfg.gamma} must be in [0, 1]")
+    need(cfg.entropy_coef >= 0, f"entropy_coef = {cfg.entropy_coef} must be >= 0")
+    need(cfg.value_coef > 0, f"value_coef = {cfg.value_coef} must be > 0")
+    need(cfg.max_grad_norm >= 0, f"max_grad_norm = {cfg.max_grad_norm} must be >= 0 (0 disables)")
+    need(math.isfinite(cfg.lr) and cfg.lr > 0, f"lr = {cfg.lr} must be a positive number")
+    need(0.0 <= cfg.rms_alpha < 1.0, f"rms_alpha = {cfg.rms_alpha} must be in [0, 1)")
+    need(cfg.rms_eps > 0, f"rms_eps = {cfg.rms_eps} must be > 0")
+    need(cfg.checkpoint_interval_s > 0, f"checkpoint_interval_s = {cfg.checkpoint_interval_s} must be > 0")
+    need(cfg.keep_checkpoints >= 1, f"keep_checkpoints = {cfg.keep_checkpoints} must be >= 1")
+    need(cfg.log_interval_s > 0, f"log_interval_s = {cfg.log_interval_s} must be > 0")
+    # Imported here: resolving an env id needs ale-py and gymnasium, which the rest of config does not.
+    from a3c.envs import check_env_id
+
+    check_env_id(cfg.env_id, cfg.torso)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Rebuild a config stored in a checkpoint or run directory (validated)."""
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"stored config has unknown key {unknown[0]!r}")
+    cfg = Config(**{k: _coerce(k, v) for k, v in data.items()})
+    validate(cfg)
+    return cfg
+
+
+__all__ = [
+    "PRESETS",
+    "Config",
+    "ConfigError",
+    "config_from_dict",
+    "make_config",
+    "validate",
+]

@@ -1,0 +1,373 @@
+"""Environment stacks: Atari as the seed plays it, and plain Gymnasium vector-observation games.
+
+Both are batched (`VecEnv`): a learner steps all its environments with one array of actions and
+gets back arrays, with games restarted automatically, so the learner carries no bookkeeping.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from a3c.config import Config
+
+FRAME_SIZE = 84
+# Index of each ALE action by name, as ALE numbers the full action set.
+ALE_NOOP, ALE_FIRE, ALE_RIGHT, ALE_LEFT = 0, 1, 3, 4
+# The seed's three actions (stay, right, left) mapped onto the game's FIRE, RIGHT, LEFT.
+SEED3_ACTIONS = (ALE_FIRE, ALE_RIGHT, ALE_LEFT)
+
+
+@dataclass
+class EpisodeStats:
+    """One finished game: raw (unclipped) score, agent steps, emulator frames, and why it ended."""
+
+    env_index: int
+    score: float
+    steps: int
+    frames: int
+    truncated: bool
+
+
+@dataclass
+class VecStep:
+    """What one batched step returns; arrays have a leading dimension E (environments).
+
+    obs: next observations (the first of a new game where one ended), shape (E, *obs_shape).
+    rewards: clipped rewards for learning, shape (E,), float32.
+    terminals: the game ended (no bootstrap), shape (E,), bool.
+    truncations: the game was cut off by the frame cap (bootstrap from `final_obs`), shape (E,).
+    life_lost: a life was lost on this step, shape (E,), bool.
+    final_obs: for truncated envs, their last observation before the restart.
+    frames: emulator frames this step consumed, summed over environments.
+    episodes: games that finished on this step.
+    """
+
+    obs: np.ndarray
+    rewards: np.ndarray
+    terminals: np.ndarray
+    truncations: np.ndarray
+    life_lost: np.ndarray
+    final_obs: dict[int, np.ndarray]
+    frames: int
+    episodes: list[EpisodeStats] = field(default_factory=list)
+
+
+class VecEnv(Protocol):
+    """A batch of environments stepped together."""
+
+    num_envs: int
+    n_actions: int
+    obs_shape: tuple[int, ...]
+
+    def reset(self) -> tuple[np.ndarray, int]:
+        """Start every game; returns observations (E, *obs_shape) and frames consumed."""
+        ...
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        """Apply one action per environment (actions: (E,) int)."""
+        ...
+
+    def close(self) -> None:
+        """Release the emulators."""
+        ...
+
+
+# --- Environment ids ---------------------------------------------------------------------------
+
+
+def atari_rom(env_id: str) -> str | None:
+    """The ALE ROM id an env id names ('BreakoutDeterministic-v4' -> 'breakout'), or None."""
+    from ale_py import roms
+
+    name = env_id.split("/", 1)[1] if env_id.startswith("ALE/") else env_id
+    name = re.sub(r"-v\d+$", "", name)
+    name = re.sub(r"(NoFrameskip|Deterministic)$", "", name)
+    name = re.sub(r"-ram$", "", name)
+    rom = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return rom if rom in roms.get_all_rom_ids() else None
+
+
+def check_env_id(env_id: str, torso: str) -> None:
+    """Raise ConfigError unless env_id names a game this project can train on with `torso`."""
+    from a3c.config import ConfigError
+
+    if atari_rom(env_id) is not None:
+        if torso != "atari":
+            raise ConfigError(f"env_id {env_id!r} is an Atari game; it needs torso = 'atari'")
+        return
+    import gymnasium
+
+    try:
+        spec = gymnasium.spec(env_id)
+    except gymnasium.error.Error:
+        raise ConfigError(
+            f"unknown env id {env_id!r}; use an Atari game such as 'BreakoutDeterministic-v4' "
+            "or 'ALE/Pong-v5', or a registered Gymnasium id with vector observations "
+            "such as 'CartPole-v1'"
+        ) from None
+    env = gymnasium.make(spec.id)
+    try:
+        box = isinstance(env.observation_space, gymnasium.spaces.Box)
+        discrete = isinstance(env.action_space, gymnasium.spaces.Discrete)
+        if not (box and len(env.observation_space.shape or ()) == 1 and discrete):
+            raise ConfigError(
+                f"env id {env_id!r} must have 1-D Box observations and Discrete actions "
+                "(or be an Atari game)"
+            )
+    finally:
+        env.close()
+    if torso != "mlp":
+        raise ConfigError(f"env_id {env_id!r} has vector observations; it needs torso = 'mlp'")
+
+
+def make_vec_env(cfg: Config, num_envs: int, seed: int) -> VecEnv:
+    """Build `num_envs` environments for `cfg.env_id`, seeded from `seed` upward."""
+    rom = atari_rom(cfg.env_id)
+    if rom is not None:
+        return AtariVecEnv([AtariGame(cfg, rom, seed + i) for i in range(num_envs)], cfg)
+    return GymVecEnv(cfg, num_envs, seed)
+
+
+def n_actions_for(cfg: Config) -> int:
+    """Number of actions the policy chooses from for this config's game."""
+    env = make_vec_env(cfg, 1, 0)
+    try:
+        return env.n_actions
+    finally:
+        env.close()
+
+
+# --- Atari -------------------------------------------------------------------------------------
+
+
+def preprocess(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+    """Pixel-wise max of two grayscale screens (removes flicker), resized to 84×84 uint8.
+
+    frame_a, frame_b: (210, 160) uint8. Returns (84, 84) uint8.
+    """
+    import cv2
+
+    return cv2.resize(  # type: ignore[no-any-return]
+        np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_AREA
+    )
+
+
+class AtariGame:
+    """One ALE emulator with the seed's stack: frame skip with flicker max, FIRE handling, lives.
+
+    Observations are single preprocessed frames (84, 84) uint8; stacking is done by AtariVecEnv.
+    """
+
+    def __init__(self, cfg: Config, rom: str, seed: int) -> None:
+        from ale_py import ALEInterface, LoggerMode, roms
+
+        ALEInterface.setLoggerMode(LoggerMode.Error)
+        self.ale = ALEInterface()
+        self.ale.setInt("random_seed", seed % (2**31))
+        self.ale.setFloat("repeat_action_probability", cfg.repeat_action_probability)
+        self.ale.setInt("frame_skip", 1)
+        self.ale.loadROM(roms.get_rom_path(rom))
+        minimal = [a.value for a in self.ale.getMinimalActionSet()]
+        if cfg.action_set == "seed3":
+            missing = [a for a in SEED3_ACTIONS if a not in minimal]
+            if missing:
+                from a3c.config import ConfigError
+
+                raise ConfigError(
+                    f"action_set 'seed3' needs FIRE, RIGHT and LEFT, which {rom!r} lacks; "
+                    "use action_set = 'minimal'"
+                )
+            self.actions = list(SEED3_ACTIONS)
+        else:
+            self.actions = minimal
+        self.can_fire = ALE_FIRE in minimal
+        self.cfg = cfg
+        self.rng = np.random.default_rng(seed)
+        h, w = self.ale.getScreenDims()
+        self._screens = (np.empty((h, w), np.uint8), np.empty((h, w), np.uint8))
+        self.lives = 0
+        self.score = 0.0
+        self.steps = 0
+        self.frames = 0
+
+    def _repeat(self, ale_action: int) -> tuple[float, np.ndarray]:
+        """Play one agent step (frame_skip frames); returns raw reward and the processed frame."""
+        reward = 0.0
+        skip = self.cfg.frame_skip
+        before_last, last = self._screens
+        for i in range(skip):
+            reward += self.ale.act(ale_action)
+            over = self.ale.game_over()
+            if over or i == skip - 1:
+                self.ale.getScreenGrayscale(last)
+                if i < skip - 1 or skip == 1:
+                    before_last[:] = last  # no earlier screen of this step to take the max with
+                self.frames += i + 1
+                break
+            if i == skip - 2:
+                self.ale.getScreenGrayscale(before_last)
+        return reward, preprocess(before_last, last)
+
+    def reset(self) -> np.ndarray:
+        """Start a new game with the random start steps; returns the first frame (84, 84)."""
+        self.ale.reset_game()
+        self.score, self.steps, self.frames = 0.0, 0, 0
+        cfg = self.cfg
+        self.ale.getScreenGrayscale(self._screens[1])
+        frame = preprocess(self._screens[1], self._screens[1])
+        start = ALE_FIRE if cfg.start_mode == "fire" and self.can_fire else ALE_NOOP
+        for _ in range(int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))):
+            reward, frame = self._repeat(start)
+            self.score += reward
+            if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
+                self.ale.reset_game()
+        if cfg.fire_on_life_loss and self.can_fire and start != ALE_FIRE:
+            reward, frame = self._repeat(ALE_FIRE)
+            self.score += reward
+        self.lives = self.ale.lives()
+        return frame
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, bool]:
+        """One agent step. Returns (frame, raw reward, game over, truncated, life lost).
+
+        After a lost life (and fire_on_life_loss) FIRE is pressed for one more agent step
+        inside this call, so the frame returned is the one after that FIRE.
+        """
+        reward, frame = self._repeat(self.actions[action])
+        self.steps += 1
+        game_over = self.ale.game_over()
+        lives = self.ale.lives()
+        life_lost = lives < self.lives
+        self.lives = lives
+        if life_lost and not game_over and self.cfg.fire_on_life_loss and self.can_fire:
+            fire_reward, frame = self._repeat(ALE_FIRE)
+            reward += fire_reward
+            game_over = self.ale.game_over()
+        self.score += reward
+        truncated = not game_over and self.frames >= self.cfg.max_episode_frames
+        return frame, reward, game_over, truncated, life_lost
+
+
+class AtariVecEnv:
+    """Several AtariGames with frame histories; observations (E, history, 84, 84) uint8."""
+
+    def __init__(self, games: list[AtariGame], cfg: Config) -> None:
+        self.games = games
+        self.num_envs = len(games)
+        self.n_actions = len(games[0].actions)
+        self.obs_shape = (cfg.frame_history, FRAME_SIZE, FRAME_SIZE)
+        self.reward_clip = cfg.reward_clip
+        self.history = np.zeros((self.num_envs, *self.obs_shape), np.uint8)
+
+    def _start(self, i: int) -> int:
+        frame = self.games[i].reset()
+        self.history[i] = frame  # every slot holds the first frame
+        return self.games[i].frames
+
+    def reset(self) -> tuple[np.ndarray, int]:
+        frames = sum(self._start(i) for i in range(self.num_envs))
+        return self.history, frames
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        n = self.num_envs
+        raw = np.zeros(n, np.float32)
+        terminals = np.zeros(n, bool)
+        truncations = np.zeros(n, bool)
+        life_lost = np.zeros(n, bool)
+        final_obs: dict[int, np.ndarray] = {}
+        episodes: list[EpisodeStats] = []
+        frames = 0
+        for i, game in enumerate(self.games):
+            before = game.frames
+            frame, raw[i], terminals[i], truncations[i], life_lost[i] = game.step(int(actions[i]))
+            frames += game.frames - before
+            hist = self.history[i]
+            if life_lost[i] and game.cfg.fire_on_life_loss:
+                hist[:] = frame  # a new life starts a new history, as the seed does
+            else:
+                hist[:-1] = hist[1:]
+                hist[-1] = frame
+            if terminals[i] or truncations[i]:
+                if truncations[i]:
+                    final_obs[i] = hist.copy()
+                episodes.append(
+                    EpisodeStats(i, game.score, game.steps, game.frames, bool(truncations[i]))
+                )
+                frames += self._start(i)
+        clip = self.reward_clip
+        rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
+        return VecStep(
+            self.history, rewards, terminals, truncations, life_lost, final_obs, frames, episodes
+        )
+
+    def close(self) -> None:
+        self.games.clear()
+
+
+# --- Gymnasium vector-observation games ----------------------------------------------------------
+
+
+class GymVecEnv:
+    """Gymnasium games with 1-D observations (CartPole and the like), stepped as a batch."""
+
+    def __init__(self, cfg: Config, num_envs: int, seed: int) -> None:
+        import gymnasium
+
+        self.envs = [
+            gymnasium.make(cfg.env_id, max_episode_steps=cfg.max_episode_frames)
+            for _ in range(num_envs)
+        ]
+        self.num_envs = num_envs
+        space = self.envs[0].action_space
+        assert isinstance(space, gymnasium.spaces.Discrete)
+        self.n_actions = int(space.n)
+        shape = self.envs[0].observation_space.shape
+        assert shape is not None
+        self.obs_shape: tuple[int, ...] = tuple(shape)
+        self.reward_clip = cfg.reward_clip
+        self.seed = seed
+        self.obs = np.zeros((num_envs, *self.obs_shape), np.float32)
+        self.score = np.zeros(num_envs)
+        self.steps = np.zeros(num_envs, np.int64)
+
+    def reset(self) -> tuple[np.ndarray, int]:
+        for i, env in enumerate(self.envs):
+            self.obs[i] = env.reset(seed=self.seed + i)[0]
+        return self.obs, 0
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        n = self.num_envs
+        raw = np.zeros(n, np.float32)
+        terminals = np.zeros(n, bool)
+        truncations = np.zeros(n, bool)
+        final_obs: dict[int, np.ndarray] = {}
+        episodes: list[EpisodeStats] = []
+        for i, env in enumerate(self.envs):
+            obs, raw[i], terminals[i], truncations[i], _ = env.step(int(actions[i]))
+            self.score[i] += raw[i]
+            self.steps[i] += 1
+            if terminals[i] or truncations[i]:
+                if truncations[i] and not terminals[i]:
+                    final_obs[i] = np.asarray(obs, np.float32)
+                else:
+                    truncations[i] = False
+                steps = int(self.steps[i])
+                episodes.append(
+                    EpisodeStats(i, float(self.score[i]), steps, steps, bool(truncations[i]))
+                )
+                self.score[i], self.steps[i] = 0.0, 0
+                obs, _ = env.reset()
+            self.obs[i] = obs
+        clip = self.reward_clip
+        rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
+        return VecStep(self.obs, rewards, terminals, truncations, np.zeros(n, bool), final_obs, n,
+                       episodes)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()

@@ -1,0 +1,208 @@
+"""One actor-learner: pull the global weights, act for up to t_max steps, push a gradient, repeat.
+
+The loop below is the whole algorithm. It reaches the global network only through a
+`ParameterServer` and reports statistics only through a `sink`, so the same code runs in a
+thread, in a local process (Hogwild on shared memory) or on a cluster.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from a3c.config import Config
+from a3c.envs import VecStep, make_vec_env
+from a3c.losses import a3c_loss, n_step_returns
+from a3c.model import ActorCritic
+from a3c.optim import clip_grad_norm_
+from a3c.server import ParameterServer, flatten_module_
+
+
+class Sink(Protocol):
+    """Where a learner sends its records (a multiprocessing queue, or a list in tests)."""
+
+    def put(self, record: dict[str, Any]) -> None: ...
+
+
+def learner_seed(base_seed: int, learner_id: int) -> int:
+    """Seed of learner `learner_id`'s environments and sampling; evaluation uses seeds below 1000."""
+    return base_seed + 1000 * (learner_id + 1)
+
+
+@dataclass
+class Rollout:
+    """Preallocated storage for one rollout of T steps over E environments."""
+
+    obs: torch.Tensor  # (T + 1, E, *obs_shape): the last slot holds the state after step T
+    actions: torch.Tensor  # (T, E) int64
+    rewards: torch.Tensor  # (T, E) float32, clipped
+    ends: torch.Tensor  # (T, E) float32: 1 where the episode ended after that step
+
+    @classmethod
+    def allocate(cls, t_max: int, num_envs: int, obs_shape: tuple[int, ...], dtype: torch.dtype
+                 ) -> Rollout:
+        return cls(
+            obs=torch.zeros((t_max + 1, num_envs, *obs_shape), dtype=dtype),
+            actions=torch.zeros((t_max, num_envs), dtype=torch.int64),
+            rewards=torch.zeros((t_max, num_envs)),
+            ends=torch.zeros((t_max, num_envs)),
+        )
+
+
+class Timer:
+    """Accumulates wall time per phase of the loop (env, inference, learn, sync)."""
+
+    def __init__(self) -> None:
+        self.seconds = {"env": 0.0, "inference": 0.0, "learn": 0.0, "sync": 0.0}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._last
+        self._last = now
+
+
+def run_learner(
+    cfg: Config,
+    server: ParameterServer,
+    learner_id: int,
+    sink: Sink,
+    should_stop: Callable[[], bool],
+) -> None:
+    """Act and learn until the global frame budget is spent or `should_stop()` says so."""
+    seed = learner_seed(cfg.seed, learner_id)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    env = make_vec_env(cfg, cfg.envs_per_worker, seed)
+    model = ActorCritic(env.obs_shape, env.n_actions, cfg.torso)
+    params, grad = flatten_module_(model)
+    obs_np, start_frames = env.reset()
+    obs_dtype = torch.uint8 if obs_np.dtype == np.uint8 else torch.float32
+    roll = Rollout.allocate(cfg.t_max, env.num_envs, env.obs_shape, obs_dtype)
+    roll.obs[0] = torch.from_numpy(obs_np)
+    episode_max_prob = np.zeros(env.num_envs)  # running sums for the seed's avg_max_prob
+    frames_pending = start_frames  # frames not yet counted globally
+    report = Reporter(sink, learner_id, cfg.log_interval_s)
+    timer = Timer()
+
+    while not should_stop() and server.frames() < cfg.frames:
+        server.pull(params)
+        timer.lap("sync")
+        steps = 0
+        for t in range(cfg.t_max):
+            with torch.inference_mode():
+                logits, _ = model(roll.obs[t])
+                probs = torch.softmax(logits, dim=1)
+                actions = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            episode_max_prob += probs.max(dim=1).values.numpy()
+            timer.lap("inference")
+            step: VecStep = env.step(actions.numpy())
+            timer.lap("env")
+            roll.actions[t] = actions
+            roll.rewards[t] = torch.from_numpy(step.rewards)
+            ended = step.terminals | step.truncations
+            if cfg.terminal_on_life_loss:
+                ended = ended | step.life_lost
+            roll.ends[t] = torch.from_numpy(ended.astype(np.float32))
+            if step.final_obs:  # cut off by the frame cap: bootstrap its reward from V(s_final)
+                add_truncation_bootstrap(model, roll.rewards[t], step.final_obs, cfg.gamma)
+            roll.obs[t + 1] = torch.from_numpy(step.obs)
+            frames_pending += step.frames
+            for ep in step.episodes:
+                report.episode(ep.score, ep.steps, episode_max_prob[ep.env_index] / max(ep.steps, 1),
+                               ep.frames, server.frames())
+                episode_max_prob[ep.env_index] = 0.0
+            steps = t + 1
+            if ended.all():  # the seed updates as soon as its game ends
+                break
+
+        # Learn from the rollout: one batched forward over steps 0..n, whose last value is the
+        # bootstrap V(s_n) of the state *after* the last step (the seed used V(s_{n-1}): a bug).
+        n, e = steps, env.num_envs
+        logits, values = model(roll.obs[: n + 1].reshape(-1, *env.obs_shape))
+        values = values.view(n + 1, e)
+        returns = n_step_returns(roll.rewards[:n], roll.ends[:n], values[n].detach(), cfg.gamma)
+        loss, terms = a3c_loss(
+            logits[: n * e], values[:n].reshape(-1), roll.actions[:n].reshape(-1),
+            returns.reshape(-1), cfg.entropy_coef, cfg.value_coef, cfg.value_loss_reduction,
+        )
+        grad.zero_()
+        loss.backward()
+        norm = clip_grad_norm_(grad, cfg.max_grad_norm)
+        timer.lap("learn")
+        if np.isfinite(norm):
+            global_frames = server.push(grad, frames_pending)
+        else:  # never apply a non-finite gradient to the shared network
+            global_frames = server.add_frames(frames_pending)
+            report.skipped_update(norm)
+        frames_pending = 0
+        roll.obs[0] = roll.obs[n]
+        timer.lap("sync")
+        report.update(terms, norm, timer.seconds, global_frames)
+    report.flush(server.frames(), timer.seconds)
+    env.close()
+
+
+def add_truncation_bootstrap(
+    model: ActorCritic, rewards: torch.Tensor, final_obs: dict[int, np.ndarray], gamma: float
+) -> None:
+    """Add gamma * V(s_final) to the rewards (E,) of environments cut off by the frame cap."""
+    index = list(final_obs)
+    batch = torch.from_numpy(np.stack([final_obs[i] for i in index]))
+    with torch.inference_mode():
+        _, value = model(batch)
+    rewards[index] += gamma * value
+
+
+class Reporter:
+    """Batches a learner's statistics into records for the trainer (episodes, losses, timings)."""
+
+    def __init__(self, sink: Sink, learner_id: int, interval_s: float) -> None:
+        self.sink = sink
+        self.learner_id = learner_id
+        self.interval_s = interval_s
+        self.next_report = time.monotonic() + interval_s
+        self._reset()
+
+    def _reset(self) -> None:
+        self.updates = 0
+        self.sums = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+        self.skipped = 0
+
+    def episode(self, score: float, steps: int, avg_max_prob: float, frames: int,
+                global_frames: int) -> None:
+        self.sink.put({
+            "kind": "episode", "learner": self.learner_id, "score": score, "steps": steps,
+            "avg_max_prob": avg_max_prob, "episode_frames": frames, "frames": global_frames,
+        })
+
+    def skipped_update(self, norm: float) -> None:
+        self.skipped += 1
+
+    def update(self, terms: dict[str, float], norm: float, seconds: dict[str, float],
+               global_frames: int) -> None:
+        self.updates += 1
+        for key in ("policy", "value", "entropy"):
+            self.sums[key] += terms[key]
+        if np.isfinite(norm):
+            self.sums["grad_norm"] += norm
+        if time.monotonic() >= self.next_report:
+            self.flush(global_frames, seconds)
+
+    def flush(self, global_frames: int, seconds: dict[str, float]) -> None:
+        n = max(self.updates, 1)
+        self.sink.put({
+            "kind": "train", "learner": self.learner_id, "frames": global_frames,
+            "updates": self.updates, "skipped": self.skipped,
+            **{key: value / n for key, value in self.sums.items()},
+            "seconds": dict(seconds),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        })
+        self.next_report = time.monotonic() + self.interval_s
+        self._reset()

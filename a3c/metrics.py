@@ -1,0 +1,65 @@
+"""Where a run's figures go: TensorBoard and plain CSV files beside it, all against global frames."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import IO, Any
+
+EPISODE_FIELDS = ("frames", "episode", "score", "steps", "avg_max_prob", "learner", "wall_s")
+TRAIN_FIELDS = (
+    "frames", "updates", "policy", "value", "entropy", "grad_norm", "frames_per_second", "wall_s",
+)
+
+
+class MetricsLogger:
+    """Writes per-episode and training records to TensorBoard and to episodes.csv / train.csv.
+
+    `run_dir/tb` holds the TensorBoard events; the CSV files can be read with any tool.
+    """
+
+    def __init__(self, run_dir: Path, config: dict[str, Any], append: bool = False) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(run_dir / "tb"))
+        self._files: list[IO[str]] = []
+        self.episodes = self._csv(run_dir / "episodes.csv", EPISODE_FIELDS, append)
+        self.train = self._csv(run_dir / "train.csv", TRAIN_FIELDS, append)
+        table = "\n".join(f"| {k} | {v} |" for k, v in config.items())
+        self.writer.add_text("config", "| key | value |\n|---|---|\n" + table, 0)
+        self.writer.add_text("config_json", "    " + json.dumps(config, indent=2).replace(
+            "\n", "\n    "), 0)
+
+    def _csv(self, path: Path, fields: tuple[str, ...], append: bool) -> csv.DictWriter[str]:
+        exists = append and path.exists()
+        fh = open(path, "a" if exists else "w", newline="")
+        self._files.append(fh)
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        if not exists:
+            writer.writeheader()
+        return writer
+
+    def episode(self, frames: int, record: dict[str, Any]) -> None:
+        """One finished game: keys score, steps, avg_max_prob (plus episode, learner, wall_s)."""
+        for key in ("score", "avg_max_prob", "steps"):
+            self.writer.add_scalar(f"episode/{key}", record[key], frames)
+        self.episodes.writerow({**record, "frames": frames})
+
+    def training(self, frames: int, record: dict[str, Any]) -> None:
+        """Loss terms (policy, value, entropy, grad_norm) and frames_per_second."""
+        for key in ("policy", "value", "entropy", "grad_norm"):
+            if key in record:
+                self.writer.add_scalar(f"loss/{key}", record[key], frames)
+        self.writer.add_scalar("perf/frames_per_second", record["frames_per_second"], frames)
+        self.train.writerow({**record, "frames": frames})
+
+    def flush(self) -> None:
+        self.writer.flush()
+        for fh in self._files:
+            fh.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        for fh in self._files:
+            fh.close()

@@ -1,0 +1,134 @@
+"""The global network as learners see it: pull parameters, push gradients, count frames.
+
+`ParameterServer` is the whole interface a learner uses; `SharedParameterServer` implements it with
+tensors in shared memory that every learner process updates without locks (Hogwild), as the
+A3C paper does. A cluster backend implements the same interface over the network.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from a3c.config import Config
+from a3c.model import ActorCritic
+from a3c.optim import learning_rate, rmsprop_step_
+
+
+class ParameterServer(Protocol):
+    """What a learner may do with the global network."""
+
+    def pull(self, out: torch.Tensor) -> None:
+        """Copy the global parameters into the flat tensor `out` (P,)."""
+        ...
+
+    def push(self, grad: torch.Tensor, frames: int) -> int:
+        """Apply a flat gradient (P,) with the shared optimizer; add `frames` to the global count.
+
+        Returns the global frame count after this update.
+        """
+        ...
+
+    def add_frames(self, frames: int) -> int:
+        """Add frames that produced no update (e.g. a skipped non-finite gradient)."""
+        ...
+
+    def frames(self) -> int:
+        """Global emulator frames so far."""
+        ...
+
+
+def flatten_module_(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Re-home a module's parameters and gradients as views of two flat tensors.
+
+    Returns (params, grads), each (P,). Backward accumulates straight into `grads`, so a
+    gradient push is one contiguous copy; `params.copy_(x)` loads a whole network at once.
+    """
+    params = list(model.parameters())
+    total = sum(p.numel() for p in params)
+    flat = torch.empty(total)
+    flat_grad = torch.zeros(total)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        flat[offset : offset + n].copy_(p.detach().reshape(-1))
+        p.data = flat[offset : offset + n].view_as(p)
+        p.grad = flat_grad[offset : offset + n].view_as(p)
+        offset += n
+    return flat, flat_grad
+
+
+class SharedParameterServer:
+    """Global parameters, RMSprop statistics and counters in shared memory (one machine).
+
+    Learners in other processes receive this object at start; its tensors are shared, not copied.
+    Updates are lock-free (Hogwild); only the counters take a lock.
+    """
+
+    def __init__(self, cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> None:
+        self.cfg = cfg
+        self.obs_shape = obs_shape
+        self.n_actions = n_actions
+        self.model = ActorCritic(obs_shape, n_actions, cfg.torso)
+        params, _ = flatten_module_(self.model)
+        self.params = params.share_memory_()
+        # flatten_module_ made the module's parameters views of `params` before it moved to shared
+        # memory; share_memory_ moves storage in place, so the views follow.
+        self.square_avg = torch.zeros_like(self.params).share_memory_()
+        # [frames, updates, episodes]
+        self.counters = torch.zeros(3, dtype=torch.int64).share_memory_()
+        self._lock = mp.get_context("spawn").Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["model"] = None  # learners build their own; the flat tensors are what is shared
+        return state
+
+    def pull(self, out: torch.Tensor) -> None:
+        out.copy_(self.params)
+
+    def push(self, grad: torch.Tensor, frames: int) -> int:
+        cfg = self.cfg
+        lr = learning_rate(cfg.lr, cfg.lr_schedule, int(self.counters[0]), cfg.frames)
+        rmsprop_step_(
+            self.params, grad, self.square_avg, lr, cfg.rms_alpha, cfg.rms_eps,
+            cfg.rms_eps_inside_sqrt,
+        )
+        with self._lock:
+            self.counters[0] += frames
+            self.counters[1] += 1
+            return int(self.counters[0])
+
+    def add_frames(self, frames: int) -> int:
+        with self._lock:
+            self.counters[0] += frames
+            return int(self.counters[0])
+
+    def frames(self) -> int:
+        return int(self.counters[0])
+
+    def updates(self) -> int:
+        """Gradient updates applied so far."""
+        return int(self.counters[1])
+
+    # Checkpoint support (driver side).
+    def state(self) -> dict[str, Any]:
+        """A consistent-enough snapshot for a checkpoint (learners keep running: Hogwild)."""
+        assert self.model is not None, "state() is only available in the process that owns it"
+        return {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": {"square_avg": self.square_avg.clone(), "updates": self.updates()},
+            "frames": self.frames(),
+        }
+
+    def load_state(self, model: dict[str, torch.Tensor], square_avg: torch.Tensor,
+                   frames: int, updates: int) -> None:
+        """Restore parameters, optimizer statistics and counters (before learners start)."""
+        assert self.model is not None
+        self.model.load_state_dict(model)
+        self.square_avg.copy_(square_avg)
+        self.counters[0] = frames
+        self.counters[1] = updates

@@ -1,0 +1,245 @@
+"""The trainer: owns the global network, starts learners, gathers their records, saves checkpoints.
+
+It never touches the algorithm: learners do (`a3c.learner`). It turns learner records into
+TensorBoard/CSV figures, progress reports and checkpoints, and owns shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from a3c.backends.local import LearnerHandle, LocalBackend
+from a3c.checkpoint import save_checkpoint
+from a3c.config import Config
+from a3c.envs import make_vec_env
+from a3c.metrics import MetricsLogger
+from a3c.server import SharedParameterServer
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (it holds a run already, or cannot be written)."""
+
+
+class LearnerFailed(RuntimeError):
+    """A learner stopped with an error; the message carries its traceback."""
+
+
+@dataclass
+class Progress:
+    """A snapshot for progress displays."""
+
+    frames: int
+    total_frames: int
+    frames_per_second: float
+    episodes: int
+    recent_mean_score: float | None
+    elapsed_s: float
+
+
+@dataclass
+class RunSummary:
+    """What a finished (or stopped) run produced."""
+
+    run_dir: Path
+    frames: int
+    episodes: int
+    elapsed_s: float
+    checkpoint: Path | None
+    recent_mean_score: float | None
+    interrupted: bool
+    # For benchmarks: (elapsed_s, frames) samples, and each learner's latest timing report.
+    frame_samples: list[tuple[float, int]] = field(default_factory=list)
+    learner_reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def default_run_dir(cfg: Config, root: Path = Path("runs")) -> Path:
+    """runs/{env}__{preset}__s{seed}__{YYYYmmdd-HHMMSS}."""
+    env = cfg.env_id.replace("/", "-")
+    return root / f"{env}__{cfg.preset}__s{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Create the run directory; refuse one that already holds a run or cannot be written."""
+    if (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists():
+        raise RunDirError(
+            f"run directory {str(run_dir)!r} already holds a run; choose another --run-dir"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise RunDirError(f"cannot write run directory {str(run_dir)!r}: {err.strerror}") from None
+
+
+class Trainer:
+    """Runs one training job to its frame budget (or a time limit) and writes its files."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        run_dir: Path,
+        serial: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+        progress_interval_s: float = 1.0,
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.serial = serial
+        self.on_progress = on_progress
+        self.progress_interval_s = progress_interval_s
+
+    def run(self, time_limit_s: float | None = None) -> RunSummary:
+        """Train; on KeyboardInterrupt stop the learners and still write a final checkpoint."""
+        cfg = self.cfg
+        prepare_run_dir(self.run_dir)
+        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        probe = make_vec_env(cfg, 1, 0)
+        server = SharedParameterServer(cfg, probe.obs_shape, probe.n_actions)
+        probe.close()
+        logger = MetricsLogger(self.run_dir, cfg.to_dict())
+        backend = LocalBackend(serial=self.serial)
+        state = _RunState(start=time.monotonic())
+        handles: list[LearnerHandle] = []
+        interrupted = False
+        try:
+            handles = [backend.start(cfg, server, i) for i in range(cfg.workers)]
+            self._loop(server, backend, handles, logger, state, time_limit_s)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            backend.stop()
+            for handle in handles:
+                handle.join(timeout=30)
+            # Records sent while stopping still belong to the run.
+            while (record := backend.get(timeout=0.05)) is not None:
+                self._handle(record, server, logger, state)
+            checkpoint = self._checkpoint(server, state)
+            logger.close()
+            backend.close()
+        if state.errors and not interrupted:
+            raise LearnerFailed(state.errors[0])
+        return RunSummary(
+            run_dir=self.run_dir,
+            frames=server.frames(),
+            episodes=state.episodes,
+            elapsed_s=time.monotonic() - state.start,
+            checkpoint=checkpoint,
+            recent_mean_score=state.recent_mean(),
+            interrupted=interrupted,
+            frame_samples=state.frame_samples,
+            learner_reports=state.reports,
+        )
+
+    def _loop(self, server: SharedParameterServer, backend: LocalBackend,
+              handles: list[LearnerHandle], logger: MetricsLogger, state: _RunState,
+              time_limit_s: float | None) -> None:
+        cfg = self.cfg
+        now = state.start
+        next_log = now + cfg.log_interval_s
+        next_progress = now
+        next_checkpoint = now + cfg.checkpoint_interval_s
+        last_log = (now, server.frames())
+        while any(h.is_alive() for h in handles):
+            record = backend.get(timeout=0.1)
+            while record is not None:
+                self._handle(record, server, logger, state)
+                record = backend.get(timeout=0.0) if not self.serial else None
+            if state.errors:
+                return
+            dead = [h for h in handles if not h.is_alive() and h.exitcode not in (0, None)]
+            if dead:
+                state.errors.append(f"a learner exited with status {dead[0].exitcode}")
+                return
+            now = time.monotonic()
+            frames = server.frames()
+            if now >= next_log:
+                fps = (frames - last_log[1]) / max(now - last_log[0], 1e-9)
+                last_log = (now, frames)
+                state.fps = fps
+                logger.training(frames, state.train_record(fps, now - state.start, server))
+                logger.flush()
+                next_log = now + cfg.log_interval_s
+            if now >= next_progress:
+                state.frame_samples.append((now - state.start, frames))
+                if self.on_progress is not None:
+                    self.on_progress(state.progress(frames, cfg.frames, now))
+                next_progress = now + self.progress_interval_s
+            if now >= next_checkpoint:
+                self._checkpoint(server, state)
+                next_checkpoint = now + cfg.checkpoint_interval_s
+            if time_limit_s is not None and now - state.start >= time_limit_s:
+                return
+
+    def _handle(self, record: dict[str, Any], server: SharedParameterServer,
+                logger: MetricsLogger, state: _RunState) -> None:
+        kind = record["kind"]
+        if kind == "episode":
+            state.episodes += 1
+            state.scores.append(record["score"])
+            logger.episode(record["frames"], {
+                **record, "episode": state.episodes,
+                "wall_s": round(time.monotonic() - state.start, 3),
+            })
+        elif kind == "train":
+            record["wall_s"] = time.monotonic() - state.start
+            state.reports.setdefault(record["learner"], []).append(record)
+            state.pending_train.append(record)
+        elif kind == "error":
+            state.errors.append(f"learner {record['learner']} failed:\n{record['error']}")
+
+    def _checkpoint(self, server: SharedParameterServer, state: _RunState) -> Path:
+        snapshot = server.state()
+        return save_checkpoint(
+            self.run_dir / "checkpoints",
+            {
+                **snapshot,
+                "episodes": state.episodes,
+                "config": self.cfg.to_dict(),
+                "obs_shape": list(server.obs_shape),
+                "n_actions": server.n_actions,
+            },
+            keep=self.cfg.keep_checkpoints,
+        )
+
+
+@dataclass
+class _RunState:
+    """The trainer's running tallies."""
+
+    start: float
+    episodes: int = 0
+    fps: float = 0.0
+    scores: deque[float] = field(default_factory=lambda: deque(maxlen=100))
+    errors: list[str] = field(default_factory=list)
+    pending_train: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    frame_samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def recent_mean(self) -> float | None:
+        return sum(self.scores) / len(self.scores) if self.scores else None
+
+    def progress(self, frames: int, total: int, now: float) -> Progress:
+        return Progress(frames, total, self.fps, self.episodes, self.recent_mean(), now - self.start)
+
+    def train_record(self, fps: float, wall_s: float, server: SharedParameterServer
+                     ) -> dict[str, Any]:
+        """Average the learners' loss reports since the last record, weighted by updates."""
+        record: dict[str, Any] = {
+            "frames_per_second": round(fps, 1), "wall_s": round(wall_s, 3),
+            "updates": server.updates(),
+        }
+        reports = [r for r in self.pending_train if r["updates"] > 0]
+        total = sum(r["updates"] for r in reports)
+        if total:
+            for key in ("policy", "value", "entropy", "grad_norm"):
+                record[key] = sum(r[key] * r["updates"] for r in reports) / total
+        self.pending_train.clear()
+        return record
