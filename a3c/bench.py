@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from a3c.backends.local import _CONTEXT
-from a3c.config import Config
+from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
 from a3c.learner import learner_seed
 from a3c.trainer import Trainer
@@ -19,15 +19,16 @@ from a3c.trainer import Trainer
 PHASES = ("env", "inference", "learn", "sync")
 
 
-def _env_only(cfg: Config, learner_id: int, seconds: float, results: Any) -> None:
-    """Step one learner's environments with random actions for `seconds`; report frames."""
+def _env_only(cfg: Config, learner_ids: list[int], seconds: float, results: Any) -> None:
+    """Step one process's environments with random actions for `seconds`; report frames."""
     import cv2
     import torch
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    env = make_vec_env(cfg, cfg.envs_per_worker, learner_seed(cfg.seed, learner_id))
-    rng = np.random.default_rng(learner_id)
+    seeds = [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(cfg.envs_per_worker)]
+    env = make_vec_env(cfg, seeds)
+    rng = np.random.default_rng(seeds[0])
     _, frames = env.reset()
     frames = 0
     end = time.perf_counter() + seconds
@@ -37,10 +38,10 @@ def _env_only(cfg: Config, learner_id: int, seconds: float, results: Any) -> Non
 
 
 def env_frames_per_second(cfg: Config, seconds: float) -> float:
-    """Frames per second of `cfg.workers` processes doing nothing but stepping environments."""
+    """Frames per second of the trainer's processes doing nothing but stepping environments."""
     results = _CONTEXT.Queue()
-    procs = [_CONTEXT.Process(target=_env_only, args=(cfg, i, seconds, results))
-             for i in range(cfg.workers)]
+    procs = [_CONTEXT.Process(target=_env_only, args=(cfg, group, seconds, results))
+             for group in learner_groups(cfg)]
     for p in procs:
         p.start()
     # Every process reports after `seconds`, so the sum over the same window is the rate.
@@ -89,6 +90,8 @@ def run_bench(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
         "env_id": cfg.env_id,
         "workers": cfg.workers,
         "envs_per_worker": cfg.envs_per_worker,
+        "learners_per_process": cfg.learners_per_process,
+        "processes": len(learner_groups(cfg)),
         "t_max": cfg.t_max,
         "seconds": seconds,
         "warmup_seconds": warmup_s,

@@ -36,13 +36,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs-per-worker", dest="envs_per_worker", type=int, metavar="E",
                         help="environments per learner, stepped with one batched forward pass "
                         f"(default: {_DEFAULTS.envs_per_worker})")
+    parser.add_argument("--learners-per-process", dest="learners_per_process", type=int,
+                        metavar="K", help="actor-learners run in lockstep by one process "
+                        f"(default: {_DEFAULTS.learners_per_process})")
     parser.add_argument("--seed", type=int, metavar="S", help=f"base seed (default: {_DEFAULTS.seed})")
 
 
 def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
     overrides = {
         "env_id": args.env_id, "workers": args.workers, "envs_per_worker": args.envs_per_worker,
-        "seed": args.seed, **(extra or {}),
+        "learners_per_process": args.learners_per_process, "seed": args.seed, **(extra or {}),
     }
     try:
         return make_config(args.preset, args.config, overrides)

@@ -29,9 +29,11 @@ class Config:
     env_id: str = "BreakoutDeterministic-v4"
     """Atari game (any Gymnasium Atari id naming it) or a vector-observation Gymnasium id."""
     workers: int = 8
-    """Actor-learner processes, each with its own environments and local network."""
+    """Actor-learners: each acts in its own environments and pushes its own gradients."""
     envs_per_worker: int = 1
-    """Environments stepped together by one learner (one batched forward pass per step)."""
+    """Environments per actor-learner; its rollout and gradient span all of them."""
+    learners_per_process: int = 4
+    """Actor-learners run in lockstep by one process, sharing one batched forward pass to act."""
     frames: int = 80_000_000
     """Training budget in emulator frames (agent steps × frame_skip), summed over learners."""
     seed: int = 0
@@ -207,6 +209,8 @@ def validate(cfg: Config) -> None:
         need(value in choices, f"{name} = {value!r} is not one of {', '.join(choices)}")
     need(cfg.workers >= 1, f"workers = {cfg.workers} must be at least 1")
     need(cfg.envs_per_worker >= 1, f"envs_per_worker = {cfg.envs_per_worker} must be at least 1")
+    need(cfg.learners_per_process >= 1,
+         f"learners_per_process = {cfg.learners_per_process} must be at least 1")
     need(cfg.frames >= 1, f"frames = {cfg.frames} must be at least 1")
     need(0 <= cfg.seed < 2**31 - 1_000_000, f"seed = {cfg.seed} must be in [0, 2**31 - 1e6)")
     need(cfg.frame_skip >= 1, f"frame_skip = {cfg.frame_skip} must be at least 1")
@@ -240,6 +244,13 @@ def validate(cfg: Config) -> None:
     check_env_id(cfg.env_id, cfg.torso)
 
 
+def learner_groups(cfg: Config) -> list[list[int]]:
+    """Learner ids per process: `workers` split as evenly as possible, at most
+    `learners_per_process` to a process. 8 learners, 4 per process: [[0, 2, 4, 6], [1, 3, 5, 7]]."""
+    processes = -(-cfg.workers // cfg.learners_per_process)
+    return [list(range(p, cfg.workers, processes)) for p in range(processes)]
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Rebuild a config stored in a checkpoint or run directory (validated)."""
     unknown = sorted(set(data) - set(_FIELDS))
@@ -255,6 +266,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "config_from_dict",
+    "learner_groups",
     "make_config",
     "validate",
 ]

@@ -43,7 +43,7 @@ class VecStep:
     truncations: the game was cut off by the frame cap (bootstrap from `final_obs`), shape (E,).
     life_lost: a life was lost on this step, shape (E,), bool.
     final_obs: for truncated envs, their last observation before the restart.
-    frames: emulator frames this step consumed, summed over environments.
+    frames_per_env: emulator frames this step consumed, per environment.
     episodes: games that finished on this step.
     """
 
@@ -53,8 +53,13 @@ class VecStep:
     truncations: np.ndarray
     life_lost: np.ndarray
     final_obs: dict[int, np.ndarray]
-    frames: int
+    frames_per_env: list[int]
     episodes: list[EpisodeStats] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        """Emulator frames this step consumed, summed over environments."""
+        return sum(self.frames_per_env)
 
 
 class VecEnv(Protocol):
@@ -125,21 +130,12 @@ def check_env_id(env_id: str, torso: str) -> None:
         raise ConfigError(f"env_id {env_id!r} has vector observations; it needs torso = 'mlp'")
 
 
-def make_vec_env(cfg: Config, num_envs: int, seed: int) -> VecEnv:
-    """Build `num_envs` environments for `cfg.env_id`, seeded from `seed` upward."""
+def make_vec_env(cfg: Config, seeds: list[int]) -> VecEnv:
+    """Build one environment of `cfg.env_id` per seed."""
     rom = atari_rom(cfg.env_id)
     if rom is not None:
-        return AtariVecEnv([AtariGame(cfg, rom, seed + i) for i in range(num_envs)], cfg)
-    return GymVecEnv(cfg, num_envs, seed)
-
-
-def n_actions_for(cfg: Config) -> int:
-    """Number of actions the policy chooses from for this config's game."""
-    env = make_vec_env(cfg, 1, 0)
-    try:
-        return env.n_actions
-    finally:
-        env.close()
+        return AtariVecEnv([AtariGame(cfg, rom, seed) for seed in seeds], cfg)
+    return GymVecEnv(cfg, seeds)
 
 
 # --- Atari -------------------------------------------------------------------------------------
@@ -281,11 +277,11 @@ class AtariVecEnv:
         life_lost = np.zeros(n, bool)
         final_obs: dict[int, np.ndarray] = {}
         episodes: list[EpisodeStats] = []
-        frames = 0
+        frames = [0] * n
         for i, game in enumerate(self.games):
             before = game.frames
             frame, raw[i], terminals[i], truncations[i], life_lost[i] = game.step(int(actions[i]))
-            frames += game.frames - before
+            frames[i] = game.frames - before
             hist = self.history[i]
             if life_lost[i] and game.cfg.fire_on_life_loss:
                 hist[:] = frame  # a new life starts a new history, as the seed does
@@ -298,7 +294,7 @@ class AtariVecEnv:
                 episodes.append(
                     EpisodeStats(i, game.score, game.steps, game.frames, bool(truncations[i]))
                 )
-                frames += self._start(i)
+                frames[i] += self._start(i)
         clip = self.reward_clip
         rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
         return VecStep(
@@ -315,9 +311,10 @@ class AtariVecEnv:
 class GymVecEnv:
     """Gymnasium games with 1-D observations (CartPole and the like), stepped as a batch."""
 
-    def __init__(self, cfg: Config, num_envs: int, seed: int) -> None:
+    def __init__(self, cfg: Config, seeds: list[int]) -> None:
         import gymnasium
 
+        num_envs = len(seeds)
         self.envs = [
             gymnasium.make(cfg.env_id, max_episode_steps=cfg.max_episode_frames)
             for _ in range(num_envs)
@@ -330,14 +327,14 @@ class GymVecEnv:
         assert shape is not None
         self.obs_shape: tuple[int, ...] = tuple(shape)
         self.reward_clip = cfg.reward_clip
-        self.seed = seed
+        self.seeds = seeds
         self.obs = np.zeros((num_envs, *self.obs_shape), np.float32)
         self.score = np.zeros(num_envs)
         self.steps = np.zeros(num_envs, np.int64)
 
     def reset(self) -> tuple[np.ndarray, int]:
         for i, env in enumerate(self.envs):
-            self.obs[i] = env.reset(seed=self.seed + i)[0]
+            self.obs[i] = env.reset(seed=self.seeds[i])[0]
         return self.obs, 0
 
     def step(self, actions: np.ndarray) -> VecStep:
@@ -365,8 +362,8 @@ class GymVecEnv:
             self.obs[i] = obs
         clip = self.reward_clip
         rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
-        return VecStep(self.obs, rewards, terminals, truncations, np.zeros(n, bool), final_obs, n,
-                       episodes)
+        return VecStep(self.obs, rewards, terminals, truncations, np.zeros(n, bool), final_obs,
+                       [1] * n, episodes)
 
     def close(self) -> None:
         for env in self.envs:

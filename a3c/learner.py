@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from a3c.config import Config
-from a3c.envs import VecStep, make_vec_env
+from a3c.envs import EpisodeStats, VecStep, make_vec_env
 from a3c.losses import a3c_loss, n_step_returns
 from a3c.model import ActorCritic
 from a3c.optim import clip_grad_norm_
@@ -68,27 +68,34 @@ class Timer:
         self._last = now
 
 
-def run_learner(
+def run_learners(
     cfg: Config,
     server: ParameterServer,
-    learner_id: int,
+    learner_ids: list[int],
     sink: Sink,
     should_stop: Callable[[], bool],
 ) -> None:
-    """Act and learn until the global frame budget is spent or `should_stop()` says so."""
-    seed = learner_seed(cfg.seed, learner_id)
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    env = make_vec_env(cfg, cfg.envs_per_worker, seed)
+    """Act and learn until the global frame budget is spent or `should_stop()` says so.
+
+    Runs the actor-learners `learner_ids` in lockstep on this thread: each has its own
+    `envs_per_worker` environments, rollout and gradient, but they share one local copy of the
+    global weights, pulled once per round, so that acting is one batched forward pass for all.
+    """
+    k, e = len(learner_ids), cfg.envs_per_worker
+    seeds = [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(e)]
+    torch.manual_seed(seeds[0])
+    generator = torch.Generator().manual_seed(seeds[0])
+    env = make_vec_env(cfg, seeds)
     model = ActorCritic(env.obs_shape, env.n_actions, cfg.torso)
     params, grad = flatten_module_(model)
     obs_np, start_frames = env.reset()
-    obs_dtype = torch.uint8 if obs_np.dtype == np.uint8 else torch.float32
-    roll = Rollout.allocate(cfg.t_max, env.num_envs, env.obs_shape, obs_dtype)
+    pixels = obs_np.dtype == np.uint8
+    roll = Rollout.allocate(cfg.t_max, env.num_envs, env.obs_shape,
+                            torch.uint8 if pixels else torch.float32)
     roll.obs[0] = torch.from_numpy(obs_np)
     episode_max_prob = np.zeros(env.num_envs)  # running sums for the seed's avg_max_prob
-    frames_pending = start_frames  # frames not yet counted globally
-    report = Reporter(sink, learner_id, cfg.log_interval_s)
+    frames_pending = [start_frames] + [0] * (k - 1)  # per learner, not yet counted globally
+    report = Reporter(sink, learner_ids, e, cfg.log_interval_s)
     timer = Timer()
 
     while not should_stop() and server.frames() < cfg.frames:
@@ -113,38 +120,46 @@ def run_learner(
             if step.final_obs:  # cut off by the frame cap: bootstrap its reward from V(s_final)
                 add_truncation_bootstrap(model, roll.rewards[t], step.final_obs, cfg.gamma)
             roll.obs[t + 1] = torch.from_numpy(step.obs)
-            frames_pending += step.frames
+            for i, frames in enumerate(step.frames_per_env):
+                frames_pending[i // e] += frames
             for ep in step.episodes:
-                report.episode(ep.score, ep.steps, episode_max_prob[ep.env_index] / max(ep.steps, 1),
-                               ep.frames, server.frames())
+                report.episode(ep, episode_max_prob[ep.env_index] / max(ep.steps, 1),
+                               server.frames())
                 episode_max_prob[ep.env_index] = 0.0
             steps = t + 1
             if ended.all():  # the seed updates as soon as its game ends
                 break
 
-        # Learn from the rollout: one batched forward over steps 0..n, whose last value is the
-        # bootstrap V(s_n) of the state *after* the last step (the seed used V(s_{n-1}): a bug).
-        n, e = steps, env.num_envs
-        logits, values = model(roll.obs[: n + 1].reshape(-1, *env.obs_shape))
-        values = values.view(n + 1, e)
-        returns = n_step_returns(roll.rewards[:n], roll.ends[:n], values[n].detach(), cfg.gamma)
-        loss, terms = a3c_loss(
-            logits[: n * e], values[:n].reshape(-1), roll.actions[:n].reshape(-1),
-            returns.reshape(-1), cfg.entropy_coef, cfg.value_coef, cfg.value_loss_reduction,
-        )
-        grad.zero_()
-        loss.backward()
-        norm = clip_grad_norm_(grad, cfg.max_grad_norm)
-        timer.lap("learn")
-        if np.isfinite(norm):
-            global_frames = server.push(grad, frames_pending)
-        else:  # never apply a non-finite gradient to the shared network
-            global_frames = server.add_frames(frames_pending)
-            report.skipped_update(norm)
-        frames_pending = 0
+        # Each learner learns from its own rollout and pushes its own gradient, all computed at
+        # the weights the rollout was acted with. One forward over steps 0..n: the last value is
+        # the bootstrap V(s_n) of the state *after* the last step (the seed used V(s_{n-1}): a bug).
+        n = steps
+        for learner in range(k):
+            cols = slice(learner * e, (learner + 1) * e)
+            obs = roll.obs[: n + 1, cols].reshape(-1, *env.obs_shape)
+            if pixels:  # the convolutions run faster on channels-last input
+                obs = obs.contiguous(memory_format=torch.channels_last)
+            logits, values = model(obs)
+            values = values.view(n + 1, e)
+            returns = n_step_returns(roll.rewards[:n, cols], roll.ends[:n, cols],
+                                     values[n].detach(), cfg.gamma)
+            loss, terms = a3c_loss(
+                logits[: n * e], values[:n].reshape(-1), roll.actions[:n, cols].reshape(-1),
+                returns.reshape(-1), cfg.entropy_coef, cfg.value_coef, cfg.value_loss_reduction,
+            )
+            grad.zero_()
+            loss.backward()
+            norm = clip_grad_norm_(grad, cfg.max_grad_norm)
+            timer.lap("learn")
+            if np.isfinite(norm):
+                global_frames = server.push(grad, frames_pending[learner])
+            else:  # never apply a non-finite gradient to the shared network
+                global_frames = server.add_frames(frames_pending[learner])
+                report.skipped_update()
+            frames_pending[learner] = 0
+            timer.lap("sync")
+            report.update(terms, norm, timer.seconds, global_frames)
         roll.obs[0] = roll.obs[n]
-        timer.lap("sync")
-        report.update(terms, norm, timer.seconds, global_frames)
     report.flush(server.frames(), timer.seconds)
     env.close()
 
@@ -163,9 +178,11 @@ def add_truncation_bootstrap(
 class Reporter:
     """Batches a learner's statistics into records for the trainer (episodes, losses, timings)."""
 
-    def __init__(self, sink: Sink, learner_id: int, interval_s: float) -> None:
+    def __init__(self, sink: Sink, learner_ids: list[int], envs_per_learner: int,
+                 interval_s: float) -> None:
         self.sink = sink
-        self.learner_id = learner_id
+        self.learner_ids = learner_ids
+        self.envs_per_learner = envs_per_learner
         self.interval_s = interval_s
         self.next_report = time.monotonic() + interval_s
         self._reset()
@@ -175,14 +192,14 @@ class Reporter:
         self.sums = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "grad_norm": 0.0}
         self.skipped = 0
 
-    def episode(self, score: float, steps: int, avg_max_prob: float, frames: int,
-                global_frames: int) -> None:
+    def episode(self, ep: EpisodeStats, avg_max_prob: float, global_frames: int) -> None:
         self.sink.put({
-            "kind": "episode", "learner": self.learner_id, "score": score, "steps": steps,
-            "avg_max_prob": avg_max_prob, "episode_frames": frames, "frames": global_frames,
+            "kind": "episode", "learner": self.learner_ids[ep.env_index // self.envs_per_learner],
+            "score": ep.score, "steps": ep.steps, "avg_max_prob": avg_max_prob,
+            "episode_frames": ep.frames, "truncated": ep.truncated, "frames": global_frames,
         })
 
-    def skipped_update(self, norm: float) -> None:
+    def skipped_update(self) -> None:
         self.skipped += 1
 
     def update(self, terms: dict[str, float], norm: float, seconds: dict[str, float],
@@ -198,7 +215,7 @@ class Reporter:
     def flush(self, global_frames: int, seconds: dict[str, float]) -> None:
         n = max(self.updates, 1)
         self.sink.put({
-            "kind": "train", "learner": self.learner_id, "frames": global_frames,
+            "kind": "train", "learner": self.learner_ids[0], "frames": global_frames,
             "updates": self.updates, "skipped": self.skipped,
             **{key: value / n for key, value in self.sums.items()},
             "seconds": dict(seconds),

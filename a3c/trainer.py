@@ -16,7 +16,7 @@ from typing import Any
 
 from a3c.backends.local import LearnerHandle, LocalBackend
 from a3c.checkpoint import save_checkpoint
-from a3c.config import Config
+from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
 from a3c.metrics import MetricsLogger
 from a3c.server import SharedParameterServer
@@ -101,7 +101,7 @@ class Trainer:
         cfg = self.cfg
         prepare_run_dir(self.run_dir)
         (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-        probe = make_vec_env(cfg, 1, 0)
+        probe = make_vec_env(cfg, [0])
         server = SharedParameterServer(cfg, probe.obs_shape, probe.n_actions)
         probe.close()
         logger = MetricsLogger(self.run_dir, cfg.to_dict())
@@ -110,7 +110,7 @@ class Trainer:
         handles: list[LearnerHandle] = []
         interrupted = False
         try:
-            handles = [backend.start(cfg, server, i) for i in range(cfg.workers)]
+            handles = [backend.start(cfg, server, group) for group in learner_groups(cfg)]
             self._loop(server, backend, handles, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
@@ -193,7 +193,7 @@ class Trainer:
             state.reports.setdefault(record["learner"], []).append(record)
             state.pending_train.append(record)
         elif kind == "error":
-            state.errors.append(f"learner {record['learner']} failed:\n{record['error']}")
+            state.errors.append(f"learners {record['learners']} failed:\n{record['error']}")
 
     def _checkpoint(self, server: SharedParameterServer, state: _RunState) -> Path:
         snapshot = server.state()

@@ -29,7 +29,7 @@ class LearnerHandle(Protocol):
     def exitcode(self) -> int | None: ...
 
 
-def _learner_process(cfg: Config, server: ParameterServer, learner_id: int, sink: Any,
+def _learner_process(cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any,
                      stop: Any) -> None:
     """Entry point of a learner process: one intra-op thread, no SIGINT (the trainer owns it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -38,12 +38,12 @@ def _learner_process(cfg: Config, server: ParameterServer, learner_id: int, sink
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    from a3c.learner import run_learner
+    from a3c.learner import run_learners
 
     try:
-        run_learner(cfg, server, learner_id, sink, stop.is_set)
+        run_learners(cfg, server, learner_ids, sink, stop.is_set)
     except Exception:
-        sink.put({"kind": "error", "learner": learner_id, "error": traceback.format_exc()})
+        sink.put({"kind": "error", "learners": learner_ids, "error": traceback.format_exc()})
         raise SystemExit(1) from None
 
 
@@ -55,13 +55,15 @@ class LocalBackend:
         self.queue: Any = queue.Queue() if serial else _CONTEXT.Queue()
         self.stop_event: Any = threading.Event() if serial else _CONTEXT.Event()
 
-    def start(self, cfg: Config, server: ParameterServer, learner_id: int) -> LearnerHandle:
+    def start(self, cfg: Config, server: ParameterServer, learner_ids: list[int]
+              ) -> LearnerHandle:
+        """Start one process (or thread) running the actor-learners `learner_ids`."""
         if self.serial:
-            return _ThreadLearner(cfg, server, learner_id, self.queue, self.stop_event)
+            return _ThreadLearner(cfg, server, learner_ids, self.queue, self.stop_event)
         proc = _CONTEXT.Process(
             target=_learner_process,
-            args=(cfg, server, learner_id, self.queue, self.stop_event),
-            name=f"a3c-learner-{learner_id}",
+            args=(cfg, server, learner_ids, self.queue, self.stop_event),
+            name=f"a3c-learners-{'-'.join(map(str, learner_ids))}",
             daemon=True,
         )
         proc.start()
@@ -86,21 +88,22 @@ class LocalBackend:
 class _ThreadLearner:
     """A learner on a thread of the trainer's process: the same code, no processes."""
 
-    def __init__(self, cfg: Config, server: ParameterServer, learner_id: int, sink: Any,
+    def __init__(self, cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any,
                  stop: threading.Event) -> None:
-        from a3c.learner import run_learner
+        from a3c.learner import run_learners
 
         self._exitcode: int | None = None
 
         def main() -> None:
             try:
-                run_learner(cfg, server, learner_id, sink, stop.is_set)
+                run_learners(cfg, server, learner_ids, sink, stop.is_set)
                 self._exitcode = 0
             except Exception:
-                sink.put({"kind": "error", "learner": learner_id, "error": traceback.format_exc()})
+                sink.put({"kind": "error", "learners": learner_ids,
+                          "error": traceback.format_exc()})
                 self._exitcode = 1
 
-        self._thread = threading.Thread(target=main, name=f"a3c-learner-{learner_id}", daemon=True)
+        self._thread = threading.Thread(target=main, name="a3c-learners", daemon=True)
         self._thread.start()
 
     def is_alive(self) -> bool:
