@@ -40,8 +40,10 @@ def _env_only(cfg: Config, learner_ids: list[int], seconds: float, results: Any)
 def env_frames_per_second(cfg: Config, seconds: float) -> float:
     """Frames per second of the trainer's processes doing nothing but stepping environments."""
     results = _CONTEXT.Queue()
-    procs = [_CONTEXT.Process(target=_env_only, args=(cfg, group, seconds, results))
-             for group in learner_groups(cfg)]
+    procs = [
+        _CONTEXT.Process(target=_env_only, args=(cfg, group, seconds, results))
+        for group in learner_groups(cfg)
+    ]
     for p in procs:
         p.start()
     # Every process reports after `seconds`, so the sum over the same window is the rate.
@@ -52,7 +54,7 @@ def env_frames_per_second(cfg: Config, seconds: float) -> float:
 
 
 def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
-    """Run the real trainer for warmup_s + seconds; measure frames/s and the time split after warm-up."""
+    """Run the real trainer for warmup_s + seconds; frames/s and time split after warm-up."""
     with tempfile.TemporaryDirectory(prefix="a3c-bench-") as tmp:
         # Reports every few seconds give the time split; a huge budget so only the clock stops it.
         trainer = Trainer(cfg, Path(tmp) / "run", progress_interval_s=0.5)

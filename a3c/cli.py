@@ -23,29 +23,58 @@ def _fail(message: str) -> NoReturn:
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `train` and `bench`; None means 'take it from the preset / config file'."""
-    parser.add_argument("--preset", default="seed", choices=sorted(PRESETS),
-                        help="named set of config values: 'seed' (the seed's Keras A3C) or "
-                        "'paper' (the A3C paper's Atari setup) (default: seed)")
-    parser.add_argument("--config", type=Path, metavar="FILE.toml",
-                        help="TOML file of config keys applied over the preset (default: none)")
-    parser.add_argument("--env", dest="env_id", metavar="ID",
-                        help=f"game to train on (default: {_DEFAULTS.env_id})")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help=f"actor-learner processes (default: {_DEFAULTS.workers}; paper: "
-                        f"{PRESETS['paper']['workers']})")
-    parser.add_argument("--envs-per-worker", dest="envs_per_worker", type=int, metavar="E",
-                        help="environments per learner, stepped with one batched forward pass "
-                        f"(default: {_DEFAULTS.envs_per_worker})")
-    parser.add_argument("--learners-per-process", dest="learners_per_process", type=int,
-                        metavar="K", help="actor-learners run in lockstep by one process "
-                        f"(default: {_DEFAULTS.learners_per_process})")
-    parser.add_argument("--seed", type=int, metavar="S", help=f"base seed (default: {_DEFAULTS.seed})")
+    parser.add_argument(
+        "--preset",
+        default="seed",
+        choices=sorted(PRESETS),
+        help="named set of config values: 'seed' (the seed's Keras A3C) or "
+        "'paper' (the A3C paper's Atari setup) (default: seed)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.toml",
+        help="TOML file of config keys applied over the preset (default: none)",
+    )
+    parser.add_argument(
+        "--env", dest="env_id", metavar="ID", help=f"game to train on (default: {_DEFAULTS.env_id})"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"actor-learner processes (default: {_DEFAULTS.workers}; paper: "
+        f"{PRESETS['paper']['workers']})",
+    )
+    parser.add_argument(
+        "--envs-per-worker",
+        dest="envs_per_worker",
+        type=int,
+        metavar="E",
+        help="environments per learner, stepped with one batched forward pass "
+        f"(default: {_DEFAULTS.envs_per_worker})",
+    )
+    parser.add_argument(
+        "--learners-per-process",
+        dest="learners_per_process",
+        type=int,
+        metavar="K",
+        help="actor-learners run in lockstep by one process "
+        f"(default: {_DEFAULTS.learners_per_process})",
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="S", help=f"base seed (default: {_DEFAULTS.seed})"
+    )
 
 
 def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
     overrides = {
-        "env_id": args.env_id, "workers": args.workers, "envs_per_worker": args.envs_per_worker,
-        "learners_per_process": args.learners_per_process, "seed": args.seed, **(extra or {}),
+        "env_id": args.env_id,
+        "workers": args.workers,
+        "envs_per_worker": args.envs_per_worker,
+        "learners_per_process": args.learners_per_process,
+        "seed": args.seed,
+        **(extra or {}),
     }
     try:
         return make_config(args.preset, args.config, overrides)
@@ -59,26 +88,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train an agent", description="Train A3C; logs, "
-                           "TensorBoard events and checkpoints go to the run directory.")
+    train = sub.add_parser(
+        "train",
+        help="train an agent",
+        description="Train A3C; logs, TensorBoard events and checkpoints go to the run directory.",
+    )
     _add_run_options(train)
-    train.add_argument("--frames", type=int, metavar="N",
-                       help="training budget in emulator frames, agent steps × frame skip "
-                       f"(default: {_DEFAULTS.frames:,})")
-    train.add_argument("--run-dir", type=Path, metavar="DIR",
-                       help="where the run's files go (default: runs/<env>__<preset>__s<seed>__<time>)")
-    train.add_argument("--serial", action="store_true",
-                       help="run the learners as threads of one process, for debugging (slow)")
+    train.add_argument(
+        "--frames",
+        type=int,
+        metavar="N",
+        help="training budget in emulator frames, agent steps × frame skip "
+        f"(default: {_DEFAULTS.frames:,})",
+    )
+    train.add_argument(
+        "--run-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the run's files go (default: runs/<env>__<preset>__s<seed>__<time>)",
+    )
+    train.add_argument(
+        "--serial",
+        action="store_true",
+        help="run the learners as threads of one process, for debugging (slow)",
+    )
     train.set_defaults(handler=_train)
 
-    bench = sub.add_parser("bench", help="measure training throughput on this machine",
-                           description="Run training exactly as `a3c train` does for a fixed time, "
-                           "then the environments alone, and report frames per second.")
+    bench = sub.add_parser(
+        "bench",
+        help="measure training throughput on this machine",
+        description="Run training exactly as `a3c train` does for a fixed time, "
+        "then the environments alone, and report frames per second.",
+    )
     _add_run_options(bench)
-    bench.add_argument("--seconds", type=float, default=30.0,
-                       help="measured seconds of each phase, after warm-up (default: 30)")
-    bench.add_argument("--warmup", type=float, default=10.0,
-                       help="seconds of training before measuring (default: 10)")
+    bench.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="measured seconds of each phase, after warm-up (default: 30)",
+    )
+    bench.add_argument(
+        "--warmup",
+        type=float,
+        default=10.0,
+        help="seconds of training before measuring (default: 10)",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=_bench)
     return parser
@@ -134,9 +188,11 @@ def _train(args: argparse.Namespace) -> int:
         prepare_run_dir(run_dir)
     except RunDirError as err:
         _fail(str(err))
-    print(f"a3c: training {cfg.env_id} with preset {cfg.preset!r}: {cfg.workers} learners × "
-          f"{cfg.envs_per_worker} env, {cfg.frames:,} frames; run directory {run_dir}",
-          file=sys.stderr)
+    print(
+        f"a3c: training {cfg.env_id} with preset {cfg.preset!r}: {cfg.workers} learners × "
+        f"{cfg.envs_per_worker} env, {cfg.frames:,} frames; run directory {run_dir}",
+        file=sys.stderr,
+    )
     progress = ProgressLine()
     try:
         summary = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress).run()
@@ -147,8 +203,10 @@ def _train(args: argparse.Namespace) -> int:
     progress.done()
     score = "-" if summary.recent_mean_score is None else f"{summary.recent_mean_score:.2f}"
     state = "interrupted" if summary.interrupted else "finished"
-    print(f"a3c: {state} after {summary.frames:,} frames, {summary.episodes} episodes, "
-          f"{_format_duration(summary.elapsed_s)}; mean score of the last 100 episodes {score}")
+    print(
+        f"a3c: {state} after {summary.frames:,} frames, {summary.episodes} episodes, "
+        f"{_format_duration(summary.elapsed_s)}; mean score of the last 100 episodes {score}"
+    )
     print(f"run directory: {summary.run_dir}")
     print(f"  checkpoint:  {summary.checkpoint}")
     print(f"  metrics:     {summary.run_dir / 'episodes.csv'}, {summary.run_dir / 'train.csv'}")
@@ -163,18 +221,25 @@ def _bench(args: argparse.Namespace) -> int:
         _fail(f"--seconds {args.seconds} must be > 0 and --warmup {args.warmup} >= 0")
     cfg = _config(args)
     if not args.json:
-        print(f"a3c: measuring {cfg.workers} learners × {cfg.envs_per_worker} env for "
-              f"{args.warmup:g} + {args.seconds:g} s, then the environments alone…", file=sys.stderr)
+        print(
+            f"a3c: measuring {cfg.workers} learners × {cfg.envs_per_worker} env for "
+            f"{args.warmup:g} + {args.seconds:g} s, then the environments alone…",
+            file=sys.stderr,
+        )
     result = run_bench(cfg, args.seconds, args.warmup)
     if args.json:
         print(json.dumps(result))
     else:
         split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["time_split"].items())
         print(f"training:    {result['frames_per_second']:,.0f} frames/s ({split})")
-        print(f"environment: {result['env_frames_per_second']:,.0f} frames/s alone "
-              f"({100 * result['fraction_of_env_ceiling']:.0f}% reached in training)")
-        print(f"memory:      {result['peak_rss_mb']:.0f} MB peak RSS in total, "
-              f"{result['peak_rss_mb_per_learner']:.0f} MB per learner")
+        print(
+            f"environment: {result['env_frames_per_second']:,.0f} frames/s alone "
+            f"({100 * result['fraction_of_env_ceiling']:.0f}% reached in training)"
+        )
+        print(
+            f"memory:      {result['peak_rss_mb']:.0f} MB peak RSS in total, "
+            f"{result['peak_rss_mb_per_learner']:.0f} MB per learner"
+        )
     return 0
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import tomllib
 
 ActionSet = Literal["seed3", "minimal"]
 StartMode = Literal["fire", "noop"]
@@ -17,7 +18,7 @@ Torso = Literal["atari", "mlp"]
 
 
 class ConfigError(ValueError):
-    """A configuration value a user gave is invalid; the message names it and what would be valid."""
+    """A value a user gave is invalid; the message names it and what would be valid."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Config:
 
     # Environment stack.
     frame_skip: int = 4
-    """Emulator frames per agent step (the action repeats; max over the last two removes flicker)."""
+    """Emulator frames per agent step (the action repeats; max of the last two drops flicker)."""
     frame_history: int = 4
     """Frames stacked into one observation."""
     action_set: ActionSet = "seed3"
@@ -193,7 +194,9 @@ def read_toml(file: Path) -> dict[str, Any]:
     if set(data) == {"train"} and isinstance(data["train"], dict):
         data = data["train"]
     if "preset" in data:
-        raise ConfigError(f"config file {str(file)!r}: choose the preset with --preset, not in the file")
+        raise ConfigError(
+            f"config file {str(file)!r}: choose the preset with --preset, not in the file"
+        )
     return data
 
 
@@ -209,8 +212,10 @@ def validate(cfg: Config) -> None:
         need(value in choices, f"{name} = {value!r} is not one of {', '.join(choices)}")
     need(cfg.workers >= 1, f"workers = {cfg.workers} must be at least 1")
     need(cfg.envs_per_worker >= 1, f"envs_per_worker = {cfg.envs_per_worker} must be at least 1")
-    need(cfg.learners_per_process >= 1,
-         f"learners_per_process = {cfg.learners_per_process} must be at least 1")
+    need(
+        cfg.learners_per_process >= 1,
+        f"learners_per_process = {cfg.learners_per_process} must be at least 1",
+    )
     need(cfg.frames >= 1, f"frames = {cfg.frames} must be at least 1")
     need(0 <= cfg.seed < 2**31 - 1_000_000, f"seed = {cfg.seed} must be in [0, 2**31 - 1e6)")
     need(cfg.frame_skip >= 1, f"frame_skip = {cfg.frame_skip} must be at least 1")
@@ -235,10 +240,13 @@ def validate(cfg: Config) -> None:
     need(math.isfinite(cfg.lr) and cfg.lr > 0, f"lr = {cfg.lr} must be a positive number")
     need(0.0 <= cfg.rms_alpha < 1.0, f"rms_alpha = {cfg.rms_alpha} must be in [0, 1)")
     need(cfg.rms_eps > 0, f"rms_eps = {cfg.rms_eps} must be > 0")
-    need(cfg.checkpoint_interval_s > 0, f"checkpoint_interval_s = {cfg.checkpoint_interval_s} must be > 0")
+    need(
+        cfg.checkpoint_interval_s > 0,
+        f"checkpoint_interval_s = {cfg.checkpoint_interval_s} must be > 0",
+    )
     need(cfg.keep_checkpoints >= 1, f"keep_checkpoints = {cfg.keep_checkpoints} must be >= 1")
     need(cfg.log_interval_s > 0, f"log_interval_s = {cfg.log_interval_s} must be > 0")
-    # Imported here: resolving an env id needs ale-py and gymnasium, which the rest of config does not.
+    # Imported here: resolving an env id needs ale-py and gymnasium; nothing else here does.
     from a3c.envs import check_env_id
 
     check_env_id(cfg.env_id, cfg.torso)

@@ -149,7 +149,7 @@ def preprocess(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
     """
     import cv2
 
-    return cv2.resize(  # type: ignore[no-any-return]
+    return cv2.resize(
         np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_LINEAR
     )
 
@@ -168,7 +168,9 @@ class AtariGame:
         self.ale.setInt("random_seed", seed % (2**31))
         self.ale.setFloat("repeat_action_probability", cfg.repeat_action_probability)
         self.ale.setInt("frame_skip", 1)
-        self.ale.loadROM(roms.get_rom_path(rom))
+        path = roms.get_rom_path(rom)
+        assert path is not None, rom
+        self.ale.loadROM(path)
         minimal = [a.value for a in self.ale.getMinimalActionSet()]
         if cfg.action_set == "seed3":
             missing = [a for a in SEED3_ACTIONS if a not in minimal]
@@ -257,7 +259,7 @@ class AtariVecEnv:
         self.games = games
         self.num_envs = len(games)
         self.n_actions = len(games[0].actions)
-        self.obs_shape = (cfg.frame_history, FRAME_SIZE, FRAME_SIZE)
+        self.obs_shape: tuple[int, ...] = (cfg.frame_history, FRAME_SIZE, FRAME_SIZE)
         self.reward_clip = cfg.reward_clip
         self.history = np.zeros((self.num_envs, *self.obs_shape), np.uint8)
 
@@ -363,8 +365,16 @@ class GymVecEnv:
             self.obs[i] = obs
         clip = self.reward_clip
         rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
-        return VecStep(self.obs, rewards, terminals, truncations, np.zeros(n, bool), final_obs,
-                       [1] * n, episodes)
+        return VecStep(
+            self.obs,
+            rewards,
+            terminals,
+            truncations,
+            np.zeros(n, bool),
+            final_obs,
+            [1] * n,
+            episodes,
+        )
 
     def close(self) -> None:
         for env in self.envs:

@@ -31,7 +31,7 @@ class Sink(Protocol):
 
 
 def learner_seed(base_seed: int, learner_id: int) -> int:
-    """Seed of learner `learner_id`'s environments and sampling; evaluation uses seeds below 1000."""
+    """Seed of a learner's environments and sampling; evaluation uses seeds below 1000."""
     return base_seed + 1000 * (learner_id + 1)
 
 
@@ -45,8 +45,9 @@ class Rollout:
     ends: torch.Tensor  # (T, E) float32: 1 where the episode ended after that step
 
     @classmethod
-    def allocate(cls, t_max: int, num_envs: int, obs_shape: tuple[int, ...], dtype: torch.dtype
-                 ) -> Rollout:
+    def allocate(
+        cls, t_max: int, num_envs: int, obs_shape: tuple[int, ...], dtype: torch.dtype
+    ) -> Rollout:
         return cls(
             obs=torch.zeros((t_max + 1, num_envs, *obs_shape), dtype=dtype),
             actions=torch.zeros((t_max, num_envs), dtype=torch.int64),
@@ -90,8 +91,9 @@ def run_learners(
     params, grad = flatten_module_(model)
     obs_np, start_frames = env.reset()
     pixels = obs_np.dtype == np.uint8
-    roll = Rollout.allocate(cfg.t_max, env.num_envs, env.obs_shape,
-                            torch.uint8 if pixels else torch.float32)
+    roll = Rollout.allocate(
+        cfg.t_max, env.num_envs, env.obs_shape, torch.uint8 if pixels else torch.float32
+    )
     roll.obs[0] = torch.from_numpy(obs_np)
     episode_max_prob = np.zeros(env.num_envs)  # running sums for the seed's avg_max_prob
     frames_pending = [start_frames] + [0] * (k - 1)  # per learner, not yet counted globally
@@ -123,30 +125,20 @@ def run_learners(
             for i, frames in enumerate(step.frames_per_env):
                 frames_pending[i // e] += frames
             for ep in step.episodes:
-                report.episode(ep, episode_max_prob[ep.env_index] / max(ep.steps, 1),
-                               server.frames())
+                report.episode(
+                    ep, episode_max_prob[ep.env_index] / max(ep.steps, 1), server.frames()
+                )
                 episode_max_prob[ep.env_index] = 0.0
             steps = t + 1
             if ended.all():  # the seed updates as soon as its game ends
                 break
 
         # Each learner learns from its own rollout and pushes its own gradient, all computed at
-        # the weights the rollout was acted with. One forward over steps 0..n: the last value is
-        # the bootstrap V(s_n) of the state *after* the last step (the seed used V(s_{n-1}): a bug).
+        # the weights the rollout was acted with.
         n = steps
         for learner in range(k):
             cols = slice(learner * e, (learner + 1) * e)
-            obs = roll.obs[: n + 1, cols].reshape(-1, *env.obs_shape)
-            if pixels:  # the convolutions run faster on channels-last input
-                obs = obs.contiguous(memory_format=torch.channels_last)
-            logits, values = model(obs)
-            values = values.view(n + 1, e)
-            returns = n_step_returns(roll.rewards[:n, cols], roll.ends[:n, cols],
-                                     values[n].detach(), cfg.gamma)
-            loss, terms = a3c_loss(
-                logits[: n * e], values[:n].reshape(-1), roll.actions[:n, cols].reshape(-1),
-                returns.reshape(-1), cfg.entropy_coef, cfg.value_coef, cfg.value_loss_reduction,
-            )
+            loss, terms = rollout_loss(model, roll, n, cols, cfg)
             grad.zero_()
             loss.backward()
             norm = clip_grad_norm_(grad, cfg.max_grad_norm)
@@ -164,6 +156,34 @@ def run_learners(
     env.close()
 
 
+def rollout_loss(
+    model: ActorCritic, roll: Rollout, n: int, cols: slice, cfg: Config
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The A3C loss of the first n steps of the environments `cols` of a rollout.
+
+    One forward pass over steps 0..n: the value of step n is the bootstrap V(s_n), the state
+    *after* the last action (the seed's code used V(s_{n-1}), the state before it: a bug).
+    """
+    e = cols.stop - cols.start
+    obs = roll.obs[: n + 1, cols].reshape(-1, *roll.obs.shape[2:])
+    if obs.dtype == torch.uint8:  # the convolutions run faster on channels-last input
+        obs = obs.contiguous(memory_format=torch.channels_last)
+    logits, values = model(obs)
+    values = values.view(n + 1, e)
+    returns = n_step_returns(
+        roll.rewards[:n, cols], roll.ends[:n, cols], values[n].detach(), cfg.gamma
+    )
+    return a3c_loss(
+        logits[: n * e],
+        values[:n].reshape(-1),
+        roll.actions[:n, cols].reshape(-1),
+        returns.reshape(-1),
+        cfg.entropy_coef,
+        cfg.value_coef,
+        cfg.value_loss_reduction,
+    )
+
+
 def add_truncation_bootstrap(
     model: ActorCritic, rewards: torch.Tensor, final_obs: dict[int, np.ndarray], gamma: float
 ) -> None:
@@ -178,8 +198,9 @@ def add_truncation_bootstrap(
 class Reporter:
     """Batches a learner's statistics into records for the trainer (episodes, losses, timings)."""
 
-    def __init__(self, sink: Sink, learner_ids: list[int], envs_per_learner: int,
-                 interval_s: float) -> None:
+    def __init__(
+        self, sink: Sink, learner_ids: list[int], envs_per_learner: int, interval_s: float
+    ) -> None:
         self.sink = sink
         self.learner_ids = learner_ids
         self.envs_per_learner = envs_per_learner
@@ -193,17 +214,25 @@ class Reporter:
         self.skipped = 0
 
     def episode(self, ep: EpisodeStats, avg_max_prob: float, global_frames: int) -> None:
-        self.sink.put({
-            "kind": "episode", "learner": self.learner_ids[ep.env_index // self.envs_per_learner],
-            "score": ep.score, "steps": ep.steps, "avg_max_prob": avg_max_prob,
-            "episode_frames": ep.frames, "truncated": ep.truncated, "frames": global_frames,
-        })
+        self.sink.put(
+            {
+                "kind": "episode",
+                "learner": self.learner_ids[ep.env_index // self.envs_per_learner],
+                "score": ep.score,
+                "steps": ep.steps,
+                "avg_max_prob": avg_max_prob,
+                "episode_frames": ep.frames,
+                "truncated": ep.truncated,
+                "frames": global_frames,
+            }
+        )
 
     def skipped_update(self) -> None:
         self.skipped += 1
 
-    def update(self, terms: dict[str, float], norm: float, seconds: dict[str, float],
-               global_frames: int) -> None:
+    def update(
+        self, terms: dict[str, float], norm: float, seconds: dict[str, float], global_frames: int
+    ) -> None:
         self.updates += 1
         for key in ("policy", "value", "entropy"):
             self.sums[key] += terms[key]
@@ -214,12 +243,17 @@ class Reporter:
 
     def flush(self, global_frames: int, seconds: dict[str, float]) -> None:
         n = max(self.updates, 1)
-        self.sink.put({
-            "kind": "train", "learner": self.learner_ids[0], "frames": global_frames,
-            "updates": self.updates, "skipped": self.skipped,
-            **{key: value / n for key, value in self.sums.items()},
-            "seconds": dict(seconds),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        })
+        self.sink.put(
+            {
+                "kind": "train",
+                "learner": self.learner_ids[0],
+                "frames": global_frames,
+                "updates": self.updates,
+                "skipped": self.skipped,
+                **{key: value / n for key, value in self.sums.items()},
+                "seconds": dict(seconds),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            }
+        )
         self.next_report = time.monotonic() + self.interval_s
         self._reset()

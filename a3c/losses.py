@@ -25,7 +25,9 @@ def n_step_returns(
     return returns
 
 
-def policy_loss(log_probs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+def policy_loss(
+    log_probs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor
+) -> torch.Tensor:
     """-sum_t log pi(a_t|s_t) * A_t, with advantages treated as constants.
 
     log_probs: (N, A) log-softmax of the policy; actions: (N,) int64; advantages: (N,).
@@ -39,7 +41,9 @@ def entropy(log_probs: torch.Tensor) -> torch.Tensor:
     return -(log_probs.exp() * log_probs).sum()
 
 
-def value_loss(values: torch.Tensor, returns: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def value_loss(
+    values: torch.Tensor, returns: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
     """Squared error between V(s_t) and the n-step return; values, returns: (N,)."""
     return F.mse_loss(values, returns.detach(), reduction=reduction)
 

@@ -1,4 +1,4 @@
-"""Where a run's figures go: TensorBoard and plain CSV files beside it, all against global frames."""
+"""Where a run's figures go: TensorBoard and CSV files beside it, all against global frames."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import IO, Any
 
 EPISODE_FIELDS = ("frames", "episode", "score", "steps", "avg_max_prob", "learner", "wall_s")
 TRAIN_FIELDS = (
-    "frames", "updates", "policy", "value", "entropy", "grad_norm", "frames_per_second", "wall_s",
+    "frames",
+    "updates",
+    "policy",
+    "value",
+    "entropy",
+    "grad_norm",
+    "frames_per_second",
+    "wall_s",
 )
 
 
@@ -28,12 +35,13 @@ class MetricsLogger:
         self.train = self._csv(run_dir / "train.csv", TRAIN_FIELDS, append)
         table = "\n".join(f"| {k} | {v} |" for k, v in config.items())
         self.writer.add_text("config", "| key | value |\n|---|---|\n" + table, 0)
-        self.writer.add_text("config_json", "    " + json.dumps(config, indent=2).replace(
-            "\n", "\n    "), 0)
+        self.writer.add_text(
+            "config_json", "    " + json.dumps(config, indent=2).replace("\n", "\n    "), 0
+        )
 
     def _csv(self, path: Path, fields: tuple[str, ...], append: bool) -> csv.DictWriter[str]:
         exists = append and path.exists()
-        fh = open(path, "a" if exists else "w", newline="")
+        fh = open(path, "a" if exists else "w", newline="")  # noqa: SIM115 (closed in close())
         self._files.append(fh)
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         if not exists:

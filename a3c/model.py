@@ -46,10 +46,11 @@ class ActorCritic(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
+                assert module.bias is not None
                 nn.init.zeros_(module.bias)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """obs: (B, *obs_shape), uint8 pixels or float features. Returns logits (B, A), values (B,)."""
+        """obs: (B, *obs_shape), uint8 pixels or floats. Returns logits (B, A), values (B,)."""
         x = obs.float() / 255.0 if obs.dtype == torch.uint8 else obs
         h = self.trunk(x)
         return self.policy(h), self.value(h).squeeze(-1)

@@ -21,10 +21,7 @@ def rmsprop_step_(
     Hogwild: called by many learners on the same shared tensors without a lock.
     """
     square_avg.mul_(alpha).addcmul_(grad, grad, value=1.0 - alpha)
-    if eps_inside_sqrt:
-        denom = square_avg.add(eps).sqrt_()
-    else:
-        denom = square_avg.sqrt().add_(eps)
+    denom = square_avg.add(eps).sqrt_() if eps_inside_sqrt else square_avg.sqrt().add_(eps)
     params.addcdiv_(grad, denom, value=-lr)
 
 

@@ -94,7 +94,12 @@ class SharedParameterServer:
         cfg = self.cfg
         lr = learning_rate(cfg.lr, cfg.lr_schedule, int(self.counters[0]), cfg.frames)
         rmsprop_step_(
-            self.params, grad, self.square_avg, lr, cfg.rms_alpha, cfg.rms_eps,
+            self.params,
+            grad,
+            self.square_avg,
+            lr,
+            cfg.rms_alpha,
+            cfg.rms_eps,
             cfg.rms_eps_inside_sqrt,
         )
         with self._lock:
@@ -124,8 +129,9 @@ class SharedParameterServer:
             "frames": self.frames(),
         }
 
-    def load_state(self, model: dict[str, torch.Tensor], square_avg: torch.Tensor,
-                   frames: int, updates: int) -> None:
+    def load_state(
+        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+    ) -> None:
         """Restore parameters, optimizer statistics and counters (before learners start)."""
         assert self.model is not None
         self.model.load_state_dict(model)

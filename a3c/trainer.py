@@ -121,6 +121,13 @@ class Trainer:
             # Records sent while stopping still belong to the run.
             while (record := backend.get(timeout=0.05)) is not None:
                 self._handle(record, server, logger, state)
+            now = time.monotonic()
+            if state.pending_train:  # the last losses, even for a run shorter than log_interval_s
+                elapsed = now - state.start
+                logger.training(
+                    server.frames(),
+                    state.train_record(server.frames() / max(elapsed, 1e-9), elapsed, server),
+                )
             checkpoint = self._checkpoint(server, state)
             logger.close()
             backend.close()
@@ -138,9 +145,15 @@ class Trainer:
             learner_reports=state.reports,
         )
 
-    def _loop(self, server: SharedParameterServer, backend: LocalBackend,
-              handles: list[LearnerHandle], logger: MetricsLogger, state: _RunState,
-              time_limit_s: float | None) -> None:
+    def _loop(
+        self,
+        server: SharedParameterServer,
+        backend: LocalBackend,
+        handles: list[LearnerHandle],
+        logger: MetricsLogger,
+        state: _RunState,
+        time_limit_s: float | None,
+    ) -> None:
         cfg = self.cfg
         now = state.start
         next_log = now + cfg.log_interval_s
@@ -178,16 +191,25 @@ class Trainer:
             if time_limit_s is not None and now - state.start >= time_limit_s:
                 return
 
-    def _handle(self, record: dict[str, Any], server: SharedParameterServer,
-                logger: MetricsLogger, state: _RunState) -> None:
+    def _handle(
+        self,
+        record: dict[str, Any],
+        server: SharedParameterServer,
+        logger: MetricsLogger,
+        state: _RunState,
+    ) -> None:
         kind = record["kind"]
         if kind == "episode":
             state.episodes += 1
             state.scores.append(record["score"])
-            logger.episode(record["frames"], {
-                **record, "episode": state.episodes,
-                "wall_s": round(time.monotonic() - state.start, 3),
-            })
+            logger.episode(
+                record["frames"],
+                {
+                    **record,
+                    "episode": state.episodes,
+                    "wall_s": round(time.monotonic() - state.start, 3),
+                },
+            )
         elif kind == "train":
             record["wall_s"] = time.monotonic() - state.start
             state.reports.setdefault(record["learner"], []).append(record)
@@ -227,13 +249,17 @@ class _RunState:
         return sum(self.scores) / len(self.scores) if self.scores else None
 
     def progress(self, frames: int, total: int, now: float) -> Progress:
-        return Progress(frames, total, self.fps, self.episodes, self.recent_mean(), now - self.start)
+        return Progress(
+            frames, total, self.fps, self.episodes, self.recent_mean(), now - self.start
+        )
 
-    def train_record(self, fps: float, wall_s: float, server: SharedParameterServer
-                     ) -> dict[str, Any]:
+    def train_record(
+        self, fps: float, wall_s: float, server: SharedParameterServer
+    ) -> dict[str, Any]:
         """Average the learners' loss reports since the last record, weighted by updates."""
         record: dict[str, Any] = {
-            "frames_per_second": round(fps, 1), "wall_s": round(wall_s, 3),
+            "frames_per_second": round(fps, 1),
+            "wall_s": round(wall_s, 3),
             "updates": server.updates(),
         }
         reports = [r for r in self.pending_train if r["updates"] > 0]

@@ -13,7 +13,7 @@ from a3c.config import Config
 from a3c.server import ParameterServer
 
 # Learner processes come from a fork server that has imported torch once: starting one is fast,
-# and no learner inherits the parent's thread pools (forking a process that has run OpenMP can hang).
+# and no learner inherits the parent's thread pools (forking after OpenMP has run can hang).
 _CONTEXT = mp.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["torch", "numpy", "cv2", "ale_py", "a3c.learner"])
 
@@ -29,8 +29,9 @@ class LearnerHandle(Protocol):
     def exitcode(self) -> int | None: ...
 
 
-def _learner_process(cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any,
-                     stop: Any) -> None:
+def _learner_process(
+    cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any, stop: Any
+) -> None:
     """Entry point of a learner process: one intra-op thread, no SIGINT (the trainer owns it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import cv2
@@ -55,8 +56,7 @@ class LocalBackend:
         self.queue: Any = queue.Queue() if serial else _CONTEXT.Queue()
         self.stop_event: Any = threading.Event() if serial else _CONTEXT.Event()
 
-    def start(self, cfg: Config, server: ParameterServer, learner_ids: list[int]
-              ) -> LearnerHandle:
+    def start(self, cfg: Config, server: ParameterServer, learner_ids: list[int]) -> LearnerHandle:
         """Start one process (or thread) running the actor-learners `learner_ids`."""
         if self.serial:
             return _ThreadLearner(cfg, server, learner_ids, self.queue, self.stop_event)
@@ -75,7 +75,8 @@ class LocalBackend:
     def get(self, timeout: float) -> dict[str, Any] | None:
         """The next record from any learner, or None after `timeout` seconds."""
         try:
-            return self.queue.get(timeout=timeout)  # type: ignore[no-any-return]
+            record: dict[str, Any] = self.queue.get(timeout=timeout)
+            return record
         except queue.Empty:
             return None
 
@@ -88,8 +89,14 @@ class LocalBackend:
 class _ThreadLearner:
     """A learner on a thread of the trainer's process: the same code, no processes."""
 
-    def __init__(self, cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        server: ParameterServer,
+        learner_ids: list[int],
+        sink: Any,
+        stop: threading.Event,
+    ) -> None:
         from a3c.learner import run_learners
 
         self._exitcode: int | None = None
@@ -99,8 +106,9 @@ class _ThreadLearner:
                 run_learners(cfg, server, learner_ids, sink, stop.is_set)
                 self._exitcode = 0
             except Exception:
-                sink.put({"kind": "error", "learners": learner_ids,
-                          "error": traceback.format_exc()})
+                sink.put(
+                    {"kind": "error", "learners": learner_ids, "error": traceback.format_exc()}
+                )
                 self._exitcode = 1
 
         self._thread = threading.Thread(target=main, name="a3c-learners", daemon=True)

@@ -1,0 +1,5 @@
+"""`python -m a3c` is the `a3c` command."""
+
+from a3c.cli import main
+
+main()

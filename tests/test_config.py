@@ -1,0 +1,134 @@
+"""Presets, config files and the one validation step; bad input exits 2 with one clear line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from a3c.config import PRESETS, Config, ConfigError, learner_groups, make_config
+
+
+def test_seed_preset_is_the_seed() -> None:
+    cfg = make_config("seed")
+    assert cfg == Config()
+    assert (cfg.workers, cfg.t_max, cfg.gamma, cfg.entropy_coef) == (8, 20, 0.99, 0.01)
+    assert (cfg.lr, cfg.rms_alpha, cfg.rms_eps, cfg.rms_eps_inside_sqrt) == (
+        2.5e-4,
+        0.99,
+        0.01,
+        False,
+    )
+    assert (cfg.action_set, cfg.start_mode, cfg.start_steps_min, cfg.start_steps_max) == (
+        "seed3",
+        "fire",
+        1,
+        30,
+    )
+    assert cfg.checkpoint_interval_s == 600
+
+
+def test_paper_preset() -> None:
+    cfg = make_config("paper")
+    assert (cfg.workers, cfg.t_max, cfg.lr, cfg.lr_schedule) == (16, 5, 7e-4, "linear")
+    assert (cfg.rms_eps, cfg.rms_eps_inside_sqrt, cfg.value_coef, cfg.max_grad_norm) == (
+        0.1,
+        True,
+        0.5,
+        40.0,
+    )
+    assert (cfg.action_set, cfg.start_mode, cfg.start_steps_max) == ("minimal", "noop", 30)
+    assert set(PRESETS) == {"seed", "paper"}
+
+
+def test_overrides_and_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("t_max = 7\nlr = 1\n")  # an int where a float is due is fine
+    cfg = make_config("paper", file, {"workers": 3})
+    assert (cfg.t_max, cfg.lr, cfg.workers, cfg.preset) == (7, 1.0, 3, "paper")
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"workers": 0}, "workers = 0 must be at least 1"),
+        ({"lr": -0.1}, "lr = -0.1 must be a positive number"),
+        ({"gamma": 1.5}, "gamma = 1.5 must be in [0, 1]"),
+        ({"t_max": "5"}, "t_max = '5' must be an integer"),
+        ({"action_set": "all"}, "action_set = 'all' is not one of seed3, minimal"),
+        ({"env_id": "Breakout-v99x"}, "unknown env id 'Breakout-v99x'"),
+        ({"bogus": 1}, "unknown config key 'bogus'"),
+    ],
+)
+def test_bad_values_are_named(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        make_config("seed", overrides=overrides)
+    assert message in str(err.value)
+
+
+def test_bad_preset_and_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'fast'; valid presets: seed, paper"):
+        make_config("fast")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        make_config("seed", tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("t_max = = 3\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        make_config("seed", bad)
+
+
+def test_learner_groups() -> None:
+    assert learner_groups(make_config("seed")) == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    cfg = make_config("seed", overrides={"workers": 5, "learners_per_process": 2})
+    assert learner_groups(cfg) == [[0, 3], [1, 4], [2]]
+
+
+def _a3c(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "--workers", "0"], "workers = 0 must be at least 1"),
+        (["train", "--env", "NoSuchGame-v4"], "unknown env id 'NoSuchGame-v4'"),
+        (["train", "--preset", "fast"], "invalid choice: 'fast'"),
+        (["train", "--config", "/nonexistent.toml"], "cannot read config file '/nonexistent.toml'"),
+        (["train", "--frames", "0"], "--frames 0 must be at least 1"),
+        (["bench", "--workers", "-2"], "workers = -2 must be at least 1"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
+    result = _a3c(*args, "--run-dir", str(tmp_path / "r")) if args[0] == "train" else _a3c(*args)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(("a3c: error:", "a3c train: error:"))
+    assert not (tmp_path / "r").exists()  # nothing started, nothing written
+
+
+def test_cli_negative_lr_in_config_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("lr = -1e-3\n")
+    result = _a3c("train", "--config", str(file), "--run-dir", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "a3c: error: lr = -0.001 must be a positive number"
+
+
+def test_run_dir_with_a_run_is_never_overwritten(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    result = _a3c("train", "--run-dir", str(run), "--frames", "100")
+    assert result.returncode == 2
+    assert "already holds a run" in result.stderr
+    assert (run / "config.json").read_text() == "{}"
+
+
+def test_help_documents_defaults() -> None:
+    result = _a3c("train", "--help")
+    assert result.returncode == 0
+    for option in ("--preset", "--env", "--workers", "--frames", "--run-dir", "--seed", "--config"):
+        assert option in result.stdout
+    assert "80,000,000" in result.stdout and "BreakoutDeterministic-v4" in result.stdout

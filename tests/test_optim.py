@@ -1,0 +1,47 @@
+"""The shared RMSprop and the learning-rate schedule."""
+
+import pytest
+import torch
+
+from a3c.optim import clip_grad_norm_, learning_rate, rmsprop_step_
+
+
+def test_rmsprop_eps_outside_matches_torch_rmsprop() -> None:
+    torch.manual_seed(0)
+    ours = torch.randn(50)
+    theirs = torch.nn.Parameter(ours.clone())
+    opt = torch.optim.RMSprop([theirs], lr=0.01, alpha=0.9, eps=0.01)
+    square_avg = torch.zeros(50)
+    for _ in range(5):
+        grad = torch.randn(50)
+        rmsprop_step_(ours, grad, square_avg, lr=0.01, alpha=0.9, eps=0.01, eps_inside_sqrt=False)
+        theirs.grad = grad.clone()
+        opt.step()
+    assert torch.allclose(ours, theirs.detach(), atol=1e-6)
+    assert torch.allclose(square_avg, opt.state[theirs]["square_avg"])
+
+
+def test_rmsprop_eps_inside_sqrt_by_hand() -> None:
+    params = torch.tensor([1.0, -2.0])
+    grad = torch.tensor([0.5, 1.0])
+    square_avg = torch.tensor([0.1, 0.0])
+    rmsprop_step_(params, grad, square_avg, lr=0.1, alpha=0.99, eps=0.1, eps_inside_sqrt=True)
+    v = torch.tensor([0.99 * 0.1 + 0.01 * 0.25, 0.01 * 1.0])
+    assert torch.allclose(square_avg, v)
+    expected = torch.tensor([1.0, -2.0]) - 0.1 * grad / torch.sqrt(v + 0.1)
+    assert torch.allclose(params, expected)
+
+
+def test_learning_rate_schedule() -> None:
+    assert learning_rate(7e-4, "constant", 50, 100) == 7e-4
+    assert learning_rate(7e-4, "linear", 25, 100) == pytest.approx(7e-4 * 0.75)
+    assert learning_rate(7e-4, "linear", 150, 100) == 0.0
+
+
+def test_clip_grad_norm() -> None:
+    grad = torch.tensor([3.0, 4.0])
+    assert clip_grad_norm_(grad, 1.0) == pytest.approx(5.0)
+    assert torch.linalg.vector_norm(grad).item() == pytest.approx(1.0, rel=1e-5)
+    grad = torch.tensor([3.0, 4.0])
+    clip_grad_norm_(grad, 0.0)
+    assert grad.tolist() == [3.0, 4.0]

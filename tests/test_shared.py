@@ -1,0 +1,79 @@
+"""Hogwild: global parameters and optimizer statistics really are shared between processes."""
+
+import multiprocessing as mp
+import queue
+
+import torch
+
+from a3c.backends.local import _CONTEXT, LocalBackend
+from a3c.config import make_config
+from a3c.model import ActorCritic
+from a3c.server import SharedParameterServer, flatten_module_
+
+
+def _server(**overrides: object) -> SharedParameterServer:
+    cfg = make_config("seed", overrides={"workers": 1, "learners_per_process": 1, **overrides})
+    return SharedParameterServer(cfg, (4, 84, 84), 3)
+
+
+def test_flat_views_alias_the_module() -> None:
+    model = ActorCritic((4, 84, 84), 3)
+    params, grads = flatten_module_(model)
+    params.zero_()
+    assert all((p == 0).all() for p in model.parameters())
+    model(torch.ones(1, 4, 84, 84)).__getitem__(1).sum().backward()
+    assert grads.abs().sum() > 0  # backward wrote into the flat gradient
+
+
+def test_global_state_is_in_shared_memory() -> None:
+    server = _server()
+    assert server.params.is_shared()
+    assert server.square_avg.is_shared()
+    assert server.counters.is_shared()
+    # The global module's parameters are views of the shared flat tensor.
+    assert server.model is not None
+    for p in server.model.parameters():
+        assert p.is_shared()
+        assert p.untyped_storage().data_ptr() == server.params.untyped_storage().data_ptr()
+
+
+def _push_once(server: SharedParameterServer, results: "mp.Queue[float]") -> None:
+    grad = torch.ones_like(server.params)
+    seen = server.params.clone()
+    server.push(grad, 80)
+    results.put(float((server.params - seen).abs().sum()))
+
+
+def test_a_push_in_another_process_changes_what_this_one_reads() -> None:
+    server = _server()
+    before = server.params.clone()
+    results = _CONTEXT.Queue()
+    proc = _CONTEXT.Process(target=_push_once, args=(server, results))
+    proc.start()
+    changed_there = results.get(timeout=60)
+    proc.join(timeout=60)
+    assert proc.exitcode == 0 and changed_there > 0
+    assert not torch.equal(server.params, before)  # the parent reads the child's update
+    assert (server.square_avg > 0).all()  # and the shared optimizer statistics
+    assert server.frames() == 80 and server.updates() == 1
+
+
+def test_learner_processes_train_the_shared_network() -> None:
+    server = _server(workers=2, learners_per_process=1, frames=2000, t_max=5)
+    before = server.params.clone()
+    backend = LocalBackend()
+    handles = [backend.start(server.cfg, server, [i]) for i in range(2)]
+    for h in handles:
+        h.join(timeout=120)
+    assert [h.exitcode for h in handles] == [0, 0]
+    assert server.frames() >= 2000
+    assert server.updates() >= 50  # 20 frames per update; start steps count too
+    assert not torch.equal(server.params, before)
+    records = []
+    while True:
+        try:
+            records.append(backend.queue.get(timeout=1))
+        except queue.Empty:
+            break
+    assert {r["learner"] for r in records if r["kind"] == "train"} == {0, 1}
+    backend.close()
