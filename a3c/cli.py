@@ -159,13 +159,15 @@ class ProgressLine:
         if not self.tty and now - self.last_print < 30:
             return
         self.last_print = now
-        eta = (p.total_frames - p.frames) / p.frames_per_second if p.frames_per_second > 0 else 0
+        eta = "-"
+        if p.frames_per_second > 0:
+            eta = _format_duration((p.total_frames - p.frames) / p.frames_per_second)
         score = "-" if p.recent_mean_score is None else f"{p.recent_mean_score:.1f}"
         line = (
             f"frames {_format_count(p.frames)}/{_format_count(p.total_frames)} "
             f"({100 * p.frames / p.total_frames:.1f}%) | {p.frames_per_second:,.0f} fps | "
             f"{p.episodes} episodes | score (last 100) {score} | "
-            f"elapsed {_format_duration(p.elapsed_s)} | ETA {_format_duration(eta)}"
+            f"elapsed {_format_duration(p.elapsed_s)} | ETA {eta}"
         )
         if self.tty:
             print("\r" + line.ljust(120), end="", file=sys.stderr, flush=True)

@@ -1,0 +1,33 @@
+# Set-up is part of every target: a fresh clone needs only `make train` or `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTHON ?= python3
+ARGS ?=
+
+.PHONY: train test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## Train A3C on Breakout with the default (seed) preset; extra options via ARGS="--frames 1000000".
+train: $(STAMP)
+	$(BIN)/a3c train $(ARGS)
+
+## Lint, types and the whole test suite.
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check a3c tests benchmarks
+	$(BIN)/ruff format --check a3c tests benchmarks
+	$(BIN)/mypy
+
+## Training throughput on this machine (ARGS="--json --seconds 30").
+bench: $(STAMP)
+	$(BIN)/a3c bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
