@@ -78,7 +78,7 @@ def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[st
         "frames_per_second": round(fps, 1),
         "time_split": {phase: round(spent[phase] / busy, 3) for phase in PHASES},
         "peak_rss_mb": round(sum(rss) + main_rss, 1),
-        "peak_rss_mb_per_learner": round(max(rss), 1) if rss else None,
+        "peak_rss_mb_per_process": round(max(rss), 1) if rss else None,
         "peak_rss_mb_trainer": round(main_rss, 1),
         "frames_measured": end[1] - start[1],
     }

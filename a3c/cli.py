@@ -51,7 +51,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         dest="envs_per_worker",
         type=int,
         metavar="E",
-        help="environments per learner, stepped with one batched forward pass "
+        help="environments per actor-learner; its rollout and gradient span all of them "
         f"(default: {_DEFAULTS.envs_per_worker})",
     )
     parser.add_argument(
@@ -59,7 +59,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         dest="learners_per_process",
         type=int,
         metavar="K",
-        help="actor-learners run in lockstep by one process "
+        help="actor-learners run in lockstep by one process, acting with one batched "
+        "forward pass; each still pushes its own gradients "
         f"(default: {_DEFAULTS.learners_per_process})",
     )
     parser.add_argument(
@@ -240,7 +241,7 @@ def _bench(args: argparse.Namespace) -> int:
         )
         print(
             f"memory:      {result['peak_rss_mb']:.0f} MB peak RSS in total, "
-            f"{result['peak_rss_mb_per_learner']:.0f} MB per learner"
+            f"{result['peak_rss_mb_per_process']:.0f} MB per learner process"
         )
     return 0
 

@@ -36,7 +36,7 @@ def main() -> None:
         "median_env_frames_per_second": statistics.median(r["env_frames_per_second"] for r in runs),
         "time_split": runs[fps.index(statistics.median_low(fps))]["time_split"],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-        "peak_rss_mb_per_learner": max(r["peak_rss_mb_per_learner"] for r in runs),
+        "peak_rss_mb_per_process": max(r["peak_rss_mb_per_process"] for r in runs),
         "runs": runs,
     }
     print(json.dumps(summary, indent=2))

@@ -104,7 +104,7 @@ def test_bench_json_fields() -> None:
     data = json.loads(result.stdout)
     assert data["workers"] == 2 and data["seconds"] == 4.0 and data["processes"] == 2
     assert data["frames_per_second"] > 0 and data["env_frames_per_second"] > 0
-    assert data["peak_rss_mb"] > data["peak_rss_mb_per_learner"] > 0
+    assert data["peak_rss_mb"] > data["peak_rss_mb_per_process"] > 0
     split = data["time_split"]
     assert set(split) == {"env", "inference", "learn", "sync"}
     assert abs(sum(split.values()) - 1) < 0.01
