@@ -19,8 +19,11 @@ from a3c.trainer import Trainer
 PHASES = ("env", "inference", "learn", "sync")
 
 
-def _env_only(cfg: Config, learner_ids: list[int], seconds: float, results: Any) -> None:
-    """Step one process's environments with random actions for `seconds`; report frames."""
+def _env_only(
+    cfg: Config, learner_ids: list[int], start_at: float, seconds: float, results: Any
+) -> None:
+    """Step one process's environments with random actions from `start_at` (a wall-clock time)
+    for `seconds`; report the frames."""
     import cv2
     import torch
 
@@ -29,10 +32,11 @@ def _env_only(cfg: Config, learner_ids: list[int], seconds: float, results: Any)
     seeds = [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(cfg.envs_per_worker)]
     env = make_vec_env(cfg, seeds)
     rng = np.random.default_rng(seeds[0])
-    _, frames = env.reset()
+    env.reset()
     frames = 0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    time.sleep(max(0.0, start_at - time.time()))  # all processes measure the same window
+    end = start_at + seconds
+    while time.time() < end:
         frames += env.step(rng.integers(0, env.n_actions, env.num_envs)).frames
     results.put(frames)
 
@@ -40,8 +44,9 @@ def _env_only(cfg: Config, learner_ids: list[int], seconds: float, results: Any)
 def env_frames_per_second(cfg: Config, seconds: float) -> float:
     """Frames per second of the trainer's processes doing nothing but stepping environments."""
     results = _CONTEXT.Queue()
+    start_at = time.time() + 5.0  # after every process has started and reset its games
     procs = [
-        _CONTEXT.Process(target=_env_only, args=(cfg, group, seconds, results))
+        _CONTEXT.Process(target=_env_only, args=(cfg, group, start_at, seconds, results))
         for group in learner_groups(cfg)
     ]
     for p in procs:
@@ -56,21 +61,22 @@ def env_frames_per_second(cfg: Config, seconds: float) -> float:
 def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
     """Run the real trainer for warmup_s + seconds; frames/s and time split after warm-up."""
     with tempfile.TemporaryDirectory(prefix="a3c-bench-") as tmp:
-        # Reports every few seconds give the time split; a huge budget so only the clock stops it.
         trainer = Trainer(cfg, Path(tmp) / "run", progress_interval_s=0.5)
         summary = trainer.run(time_limit_s=warmup_s + seconds)
-    samples = summary.frame_samples
-    start = next(s for s in samples if s[0] >= warmup_s)
-    end = samples[-1]
+    samples = [s for s in summary.frame_samples if s[0] >= warmup_s]
+    if len(samples) < 2:
+        raise RuntimeError(f"no throughput samples after the {warmup_s:g} s warm-up")
+    start, end = samples[0], samples[-1]
     fps = (end[1] - start[1]) / max(end[0] - start[0], 1e-9)
     spent = dict.fromkeys(PHASES, 0.0)
     rss = []
     for reports in summary.learner_reports.values():
-        after = [r for r in reports if r["wall_s"] >= warmup_s] or reports[-1:]
-        first, last = after[0], reports[-1]
-        base = first["seconds"] if first is not last else dict.fromkeys(PHASES, 0.0)
+        # Each process's cumulative phase times, from its last report before the window to its
+        # final one (written when it stopped at the end of the window).
+        before = [r for r in reports if r["wall_s"] < warmup_s]
+        base = before[-1]["seconds"] if before else dict.fromkeys(PHASES, 0.0)
         for phase in PHASES:
-            spent[phase] += last["seconds"][phase] - base[phase]
+            spent[phase] += reports[-1]["seconds"][phase] - base[phase]
         rss.append(max(r["peak_rss_mb"] for r in reports))
     busy = sum(spent.values()) or 1.0
     main_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -86,7 +92,9 @@ def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[st
 
 def run_bench(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
     """Both measurements, as one JSON-ready dict."""
-    cfg_bench = Config(**{**cfg.to_dict(), "frames": 10**15})
+    # Only the clock ends a bench run; reports come often enough to bracket the warm-up.
+    log_interval_s = min(cfg.log_interval_s, max(warmup_s, 0.5) / 2)
+    cfg_bench = Config(**{**cfg.to_dict(), "frames": 10**15, "log_interval_s": log_interval_s})
     result: dict[str, Any] = {
         "preset": cfg.preset,
         "env_id": cfg.env_id,

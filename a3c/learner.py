@@ -99,6 +99,7 @@ def run_learners(
     frames_pending = [start_frames] + [0] * (k - 1)  # per learner, not yet counted globally
     report = Reporter(sink, learner_ids, e, cfg.log_interval_s)
     timer = Timer()
+    first_backward = True
 
     while not should_stop() and server.frames() < cfg.frames:
         server.pull(params)
@@ -141,6 +142,9 @@ def run_learners(
             loss, terms = rollout_loss(model, roll, n, cols, cfg)
             grad.zero_()
             loss.backward()
+            if first_backward:
+                check_grads_are_views(model, grad)
+                first_backward = False
             norm = clip_grad_norm_(grad, cfg.max_grad_norm)
             timer.lap("learn")
             if np.isfinite(norm):
@@ -154,6 +158,14 @@ def run_learners(
         roll.obs[0] = roll.obs[n]
     report.flush(server.frames(), timer.seconds)
     env.close()
+
+
+def check_grads_are_views(model: torch.nn.Module, grad: torch.Tensor) -> None:
+    """Fail loudly if backward replaced a .grad instead of accumulating into the flat buffer."""
+    start = grad.untyped_storage().data_ptr()
+    for p in model.parameters():
+        if p.grad is None or p.grad.untyped_storage().data_ptr() != start:
+            raise RuntimeError("a parameter's gradient is no longer a view of the flat gradient")
 
 
 def rollout_loss(
@@ -233,10 +245,10 @@ class Reporter:
     def update(
         self, terms: dict[str, float], norm: float, seconds: dict[str, float], global_frames: int
     ) -> None:
-        self.updates += 1
-        for key in ("policy", "value", "entropy"):
-            self.sums[key] += terms[key]
-        if np.isfinite(norm):
+        if np.isfinite(norm):  # a skipped update's terms would spoil the averages
+            self.updates += 1
+            for key in ("policy", "value", "entropy"):
+                self.sums[key] += terms[key]
             self.sums["grad_norm"] += norm
         if time.monotonic() >= self.next_report:
             self.flush(global_frames, seconds)

@@ -100,10 +100,10 @@ class Trainer:
         """Train; on KeyboardInterrupt stop the learners and still write a final checkpoint."""
         cfg = self.cfg
         prepare_run_dir(self.run_dir)
-        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         probe = make_vec_env(cfg, [0])
         server = SharedParameterServer(cfg, probe.obs_shape, probe.n_actions)
         probe.close()
+        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         logger = MetricsLogger(self.run_dir, cfg.to_dict())
         backend = LocalBackend(serial=self.serial)
         state = _RunState(start=time.monotonic())
@@ -115,22 +115,7 @@ class Trainer:
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            backend.stop()
-            for handle in handles:
-                handle.join(timeout=30)
-            # Records sent while stopping still belong to the run.
-            while (record := backend.get(timeout=0.05)) is not None:
-                self._handle(record, server, logger, state)
-            now = time.monotonic()
-            if state.pending_train:  # the last losses, even for a run shorter than log_interval_s
-                elapsed = now - state.start
-                logger.training(
-                    server.frames(),
-                    state.train_record(server.frames() / max(elapsed, 1e-9), elapsed, server),
-                )
-            checkpoint = self._checkpoint(server, state)
-            logger.close()
-            backend.close()
+            checkpoint = self._shutdown(server, backend, handles, logger, state)
         if state.errors and not interrupted:
             raise LearnerFailed(state.errors[0])
         return RunSummary(
@@ -169,7 +154,11 @@ class Trainer:
                 return
             dead = [h for h in handles if not h.is_alive() and h.exitcode not in (0, None)]
             if dead:
-                state.errors.append(f"a learner exited with status {dead[0].exitcode}")
+                # Its traceback may have arrived just after the drain above: it says more.
+                while (record := backend.get(timeout=0.5)) is not None:
+                    self._handle(record, server, logger, state)
+                if not state.errors:
+                    state.errors.append(f"a learner process exited with status {dead[0].exitcode}")
                 return
             now = time.monotonic()
             frames = server.frames()
@@ -190,6 +179,34 @@ class Trainer:
                 next_checkpoint = now + cfg.checkpoint_interval_s
             if time_limit_s is not None and now - state.start >= time_limit_s:
                 return
+
+    def _shutdown(
+        self,
+        server: SharedParameterServer,
+        backend: LocalBackend,
+        handles: list[LearnerHandle],
+        logger: MetricsLogger,
+        state: _RunState,
+    ) -> Path:
+        """Stop the learners, keep their last records and write the final checkpoint regardless."""
+        backend.stop()
+        try:
+            # Read while waiting: a learner process cannot exit while its records sit unread.
+            deadline = time.monotonic() + 30
+            while any(h.is_alive() for h in handles) and time.monotonic() < deadline:
+                if (record := backend.get(timeout=0.1)) is not None:
+                    self._handle(record, server, logger, state)
+            while (record := backend.get(timeout=0.05)) is not None:
+                self._handle(record, server, logger, state)
+            if state.pending_train:  # the last losses, even for a run shorter than log_interval_s
+                elapsed = time.monotonic() - state.start
+                fps = server.frames() / max(elapsed, 1e-9)
+                logger.training(server.frames(), state.train_record(fps, elapsed, server))
+        finally:
+            checkpoint = self._checkpoint(server, state)
+            logger.close()
+            backend.close()
+        return checkpoint
 
     def _handle(
         self,
