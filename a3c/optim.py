@@ -13,15 +13,21 @@ def rmsprop_step_(
     alpha: float,
     eps: float,
     eps_inside_sqrt: bool,
+    scratch: torch.Tensor | None = None,
 ) -> None:
     """One RMSprop update, in place on flat tensors of equal shape (P,).
 
     v <- alpha * v + (1 - alpha) * g^2, then params <- params - lr * g / d with
     d = sqrt(v + eps) (TensorFlow and the A3C paper) or d = sqrt(v) + eps (Keras, torch.optim).
-    Hogwild: called by many learners on the same shared tensors without a lock.
+    Hogwild: called by many learners on the same shared tensors without a lock. `scratch` (P,),
+    private to the caller, saves allocating the denominator on every call.
     """
+    denom = torch.empty_like(params) if scratch is None else scratch
     square_avg.mul_(alpha).addcmul_(grad, grad, value=1.0 - alpha)
-    denom = square_avg.add(eps).sqrt_() if eps_inside_sqrt else square_avg.sqrt().add_(eps)
+    if eps_inside_sqrt:
+        torch.add(square_avg, eps, out=denom).sqrt_()
+    else:
+        torch.sqrt(square_avg, out=denom).add_(eps)
     params.addcdiv_(grad, denom, value=-lr)
 
 

@@ -81,10 +81,12 @@ class SharedParameterServer:
         # [frames, updates, episodes]
         self.counters = torch.zeros(3, dtype=torch.int64).share_memory_()
         self._lock = mp.get_context("spawn").Lock()
+        self._scratch: torch.Tensor | None = None  # per process, made on first push
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["model"] = None  # learners build their own; the flat tensors are what is shared
+        state["_scratch"] = None
         return state
 
     def pull(self, out: torch.Tensor) -> None:
@@ -93,6 +95,8 @@ class SharedParameterServer:
     def push(self, grad: torch.Tensor, frames: int) -> int:
         cfg = self.cfg
         lr = learning_rate(cfg.lr, cfg.lr_schedule, int(self.counters[0]), cfg.frames)
+        if self._scratch is None:
+            self._scratch = torch.empty_like(self.params)
         rmsprop_step_(
             self.params,
             grad,
@@ -101,6 +105,7 @@ class SharedParameterServer:
             cfg.rms_alpha,
             cfg.rms_eps,
             cfg.rms_eps_inside_sqrt,
+            self._scratch,
         )
         with self._lock:
             self.counters[0] += frames
