@@ -136,7 +136,215 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=_bench)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a trained agent with the standard protocol",
+        description="Play whole games (all lives) with up to 30 random no-ops at the start, "
+        "each capped at --max-frames, on seeds training never uses; report the raw scores.",
+    )
+    _add_agent_options(evaluate)
+    evaluate.add_argument("--episodes", type=int, default=30, help="games (default: 30)")
+    evaluate.add_argument(
+        "--max-frames",
+        type=int,
+        default=108_000,
+        metavar="N",
+        help="emulator frames after which a game is cut off (default: 108,000 = 30 minutes)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=_evaluate)
+
+    play = sub.add_parser(
+        "play",
+        help="watch a trained agent, or record it",
+        description="Show the game in a window at human speed where a display exists, or "
+        "write the full-colour frames to a video file.",
+    )
+    _add_agent_options(play)
+    play.add_argument("--episodes", type=int, default=1, help="games (default: 1)")
+    play.add_argument(
+        "--video",
+        type=Path,
+        metavar="PATH.mp4|PATH.gif",
+        help="write the games to this file instead of showing them",
+    )
+    play.add_argument(
+        "--fps",
+        type=float,
+        default=60.0,
+        help="frames per second of the video or window (default: 60, the "
+        "emulator's own speed; every emulator frame is kept)",
+    )
+    play.set_defaults(handler=_play)
+
+    plot = sub.add_parser(
+        "plot",
+        help="plot learning curves of runs",
+        description="Raw game score against emulator frames, one line per run (a rolling "
+        "mean over faint dots for single games), from the runs' episodes.csv files.",
+    )
+    plot.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    plot.add_argument("-o", "--output", type=Path, required=True, metavar="PATH.png")
+    plot.add_argument("--labels", nargs="+", help="one label per run (default: directory names)")
+    plot.add_argument(
+        "--window", type=int, default=100, help="games in the rolling mean (default: 100)"
+    )
+    plot.set_defaults(handler=_plot)
     return parser
+
+
+def _add_agent_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="a checkpoint written by `a3c train`, or a run directory (its latest checkpoint)",
+    )
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument(
+        "--greedy",
+        dest="greedy",
+        action="store_true",
+        default=True,
+        help="take the most probable action (default)",
+    )
+    policy.add_argument(
+        "--sample", dest="greedy", action="store_false", help="sample actions from the policy"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="evaluation seed, 0-999999 (default: 0)"
+    )
+
+
+def _load_agent(args: argparse.Namespace) -> tuple[Any, Config]:
+    from a3c.checkpoint import CheckpointError, list_checkpoints
+    from a3c.evaluate import load_agent
+
+    if not 0 <= args.seed < 1_000_000:
+        _fail(f"--seed {args.seed} must be in 0-999999")
+    if getattr(args, "episodes", 1) < 1:
+        _fail(f"--episodes {args.episodes} must be at least 1")
+    path: Path = args.checkpoint
+    if path.is_dir():
+        found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
+        if not found:
+            _fail(f"{str(path)!r} holds no checkpoint (looked in it and its checkpoints/)")
+        path = found[-1]
+    try:
+        model, cfg, _ = load_agent(path)
+    except CheckpointError as err:
+        _fail(str(err))
+    return model, cfg
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from a3c.evaluate import evaluate
+
+    if args.max_frames < 1:
+        _fail(f"--max-frames {args.max_frames} must be at least 1")
+    model, cfg = _load_agent(args)
+    policy = "greedy" if args.greedy else "sampled"
+    print(
+        f"a3c: evaluating {args.checkpoint} on {cfg.env_id}: {args.episodes} games, "
+        f"{policy} actions, up to 30 no-ops, cap {args.max_frames:,} frames",
+        file=sys.stderr,
+    )
+
+    def progress(done: int, game: dict[str, Any]) -> None:
+        cut = ", cut off at the frame cap" if game["truncated"] else ""
+        print(
+            f"  game {done}/{args.episodes}: score {game['score']:g} "
+            f"({game['frames']:,} frames, {game['noops']} no-ops{cut})",
+            file=sys.stderr,
+        )
+
+    result = evaluate(model, cfg, args.episodes, args.greedy, args.seed, args.max_frames, progress)
+    result["checkpoint"] = str(args.checkpoint)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{'games':>8} {'mean':>8} {'std':>8} {'median':>8} {'min':>8} {'max':>8}")
+    print(
+        f"{result['episodes']:>8} {result['mean']:>8.1f} {result['std']:>8.1f} "
+        f"{result['median']:>8.1f} {result['min']:>8g} {result['max']:>8g}"
+    )
+    print(f"{result['frames']:,} frames; {result['truncated']} games cut off; {policy} actions")
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    import os
+
+    from a3c.evaluate import VideoWriter, play
+
+    if args.fps <= 0:
+        _fail(f"--fps {args.fps} must be > 0")
+    if args.video is None and not os.environ.get("DISPLAY"):
+        _fail(
+            "no display to show the game on; record it instead with --video breakout.mp4 (or .gif)"
+        )
+    model, cfg = _load_agent(args)
+    if args.video is not None:
+        try:
+            writer = VideoWriter(args.video, args.fps)
+        except ValueError as err:
+            _fail(str(err))
+        try:
+            games = play(model, cfg, args.episodes, writer.add, args.greedy, args.seed)
+        finally:
+            writer.close()
+        print(f"wrote {writer.count:,} frames to {args.video}", file=sys.stderr)
+    else:
+        games = _play_in_window(model, cfg, args)
+    for i, game in enumerate(games, 1):
+        print(f"game {i}: score {game['score']:g} ({game['frames']:,} frames)")
+    return 0
+
+
+def _play_in_window(model: Any, cfg: Config, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Show the game with matplotlib's interactive window, paced to --fps."""
+    import matplotlib.pyplot as plt
+
+    from a3c.evaluate import play
+
+    if not plt.get_backend().lower().startswith(("tk", "qt", "gtk", "wx", "macosx")):
+        _fail(
+            "no interactive window is available here; record the game instead with "
+            "--video breakout.mp4 (or .gif)"
+        )
+    _, ax = plt.subplots()
+    ax.axis("off")
+    image = None
+    next_frame = time.monotonic()
+
+    def show(rgb: Any) -> None:
+        nonlocal image, next_frame
+        if image is None:
+            image = ax.imshow(rgb)
+        else:
+            image.set_data(rgb)
+        next_frame += 1.0 / args.fps
+        plt.pause(max(next_frame - time.monotonic(), 1e-3))
+
+    return play(model, cfg, args.episodes, show, args.greedy, args.seed)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from a3c.plot import RunDataError, plot_runs
+
+    if args.labels and len(args.labels) != len(args.runs):
+        _fail(f"--labels gives {len(args.labels)} labels for {len(args.runs)} runs")
+    if args.window < 1:
+        _fail(f"--window {args.window} must be at least 1")
+    if args.output.suffix.lower() != ".png":
+        _fail(f"-o {str(args.output)!r} must end in .png")
+    try:
+        plot_runs(args.runs, args.output, args.labels, args.window)
+    except RunDataError as err:
+        _fail(str(err))
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _format_count(n: float) -> str:

@@ -7,8 +7,9 @@ gets back arrays, with games restarted automatically, so the learner carries no 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -31,6 +32,7 @@ class EpisodeStats:
     steps: int
     frames: int
     truncated: bool
+    start_steps: int = 0
 
 
 @dataclass
@@ -193,6 +195,9 @@ class AtariGame:
         self.score = 0.0
         self.steps = 0
         self.frames = 0
+        self.start_steps = 0
+        # Called with the emulator after every frame (to record video); None in training.
+        self.frame_hook: Callable[[Any], None] | None = None
 
     def _repeat(self, ale_action: int) -> tuple[float, np.ndarray]:
         """Play one agent step (frame_skip frames); returns raw reward and the processed frame."""
@@ -201,6 +206,8 @@ class AtariGame:
         before_last, last = self._screens
         for i in range(skip):
             reward += self.ale.act(ale_action)
+            if self.frame_hook is not None:
+                self.frame_hook(self.ale)
             over = self.ale.game_over()
             if over or i == skip - 1:
                 self.ale.getScreenGrayscale(last)
@@ -220,7 +227,8 @@ class AtariGame:
         self.ale.getScreenGrayscale(self._screens[1])
         frame = preprocess(self._screens[1], self._screens[1])
         start = ALE_FIRE if cfg.start_mode == "fire" and self.can_fire else ALE_NOOP
-        for _ in range(int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))):
+        self.start_steps = int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))
+        for _ in range(self.start_steps):
             reward, frame = self._repeat(start)
             self.score += reward
             if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
@@ -255,8 +263,9 @@ class AtariGame:
 class AtariVecEnv:
     """Several AtariGames with frame histories; observations (E, history, 84, 84) uint8."""
 
-    def __init__(self, games: list[AtariGame], cfg: Config) -> None:
+    def __init__(self, games: list[AtariGame], cfg: Config, auto_reset: bool = True) -> None:
         self.games = games
+        self.auto_reset = auto_reset  # restart a finished game within step()
         self.num_envs = len(games)
         self.n_actions = len(games[0].actions)
         self.obs_shape: tuple[int, ...] = (cfg.frame_history, FRAME_SIZE, FRAME_SIZE)
@@ -295,9 +304,17 @@ class AtariVecEnv:
                 if truncations[i]:
                     final_obs[i] = hist.copy()
                 episodes.append(
-                    EpisodeStats(i, game.score, game.steps, game.frames, bool(truncations[i]))
+                    EpisodeStats(
+                        i,
+                        game.score,
+                        game.steps,
+                        game.frames,
+                        bool(truncations[i]),
+                        game.start_steps,
+                    )
                 )
-                frames[i] += self._start(i)
+                if self.auto_reset:
+                    frames[i] += self._start(i)
         clip = self.reward_clip
         rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
         return VecStep(

@@ -1,0 +1,154 @@
+"""evaluate, play and plot on checkpoints and runs written by the trainer; bad files refused."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+import torch
+from PIL import Image
+
+from a3c.checkpoint import list_checkpoints, save_checkpoint
+from a3c.config import Config
+from a3c.evaluate import evaluate, load_agent
+from a3c.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("eval") / "run"
+    Trainer(Config(workers=1, learners_per_process=1, frames=2500, t_max=5), run, serial=True).run()
+    return run
+
+
+@pytest.fixture(scope="module")
+def checkpoint(run_dir: Path) -> Path:
+    return list_checkpoints(run_dir / "checkpoints")[-1]
+
+
+def _a3c(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_evaluate_json_fields_and_varied_noops(checkpoint: Path) -> None:
+    result = _a3c("evaluate", str(checkpoint), "--episodes", "4", "--sample", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in ("mean", "median", "std", "min", "max", "episodes", "frames", "protocol"):
+        assert key in data
+    assert data["episodes"] == 4 and len(data["games"]) == 4
+    assert data["min"] <= data["median"] <= data["max"]
+    assert data["frames"] == sum(g["frames"] for g in data["games"])
+    assert data["protocol"]["noop_max"] == 30 and data["protocol"]["policy"] == "sample"
+    assert data["protocol"]["max_episode_frames"] == 108_000
+    noops = [g["noops"] for g in data["games"]]
+    assert len(set(noops)) > 1 and all(0 <= n <= 30 for n in noops)
+    assert "game 4/4" in result.stderr  # progress while it runs
+
+
+def test_frame_cap_stops_an_agent_that_never_fires(checkpoint: Path) -> None:
+    model, cfg, _ = load_agent(checkpoint)
+    # A policy that always picks the seed's action 1 (RIGHT): the paddle moves, the ball is
+    # never served, the game never ends, and with FIRE after lost lives off nothing serves it.
+    cfg = Config(**{**cfg.to_dict(), "fire_on_life_loss": False})
+    with torch.no_grad():
+        model.policy.weight.zero_()
+        model.policy.bias.copy_(torch.tensor([0.0, 50.0, 0.0]))
+    result = evaluate(model, cfg, episodes=2, greedy=True, max_episode_frames=3000)
+    assert result["truncated"] == 2
+    assert all(3000 <= g["frames"] < 3000 + 4 for g in result["games"])
+    assert result["max"] == 0
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_play_writes_a_video_with_every_frame(
+    checkpoint: Path, tmp_path: Path, suffix: str
+) -> None:
+    video = tmp_path / f"game{suffix}"
+    result = _a3c("play", str(checkpoint), "--video", str(video), "--fps", "30")
+    assert result.returncode == 0, result.stderr
+    frames = int(result.stdout.split("(")[1].split(" frames")[0].replace(",", ""))
+    if suffix == ".mp4":
+        capture = cv2.VideoCapture(str(video))
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+        assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (
+            160,
+            210,
+        )
+        ok, image = capture.read()
+        assert ok and image.shape == (210, 160, 3) and image.std() > 0  # colour, not blank
+    else:
+        with Image.open(video) as gif:
+            assert gif.size == (160, 210)
+            # GIF merges identical neighbours into one longer frame: check the play time.
+            total_ms = 0
+            for i in range(gif.n_frames):
+                gif.seek(i)
+                total_ms += gif.info["duration"]
+            assert total_ms == pytest.approx(frames * 1000 / 30, rel=0.15)
+
+
+def test_play_without_display_says_how_to_record(checkpoint: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "a3c", "play", str(checkpoint)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "--video" in result.stderr
+
+
+def test_plot_two_runs(run_dir: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "episodes.csv").write_text((run_dir / "episodes.csv").read_text())
+    out = tmp_path / "curves.png"
+    result = _a3c("plot", str(run_dir), str(second), "-o", str(out), "--window", "5")
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as png:
+        assert png.format == "PNG" and png.size[0] > 400
+    missing = _a3c("plot", str(tmp_path / "nope"), "-o", str(out))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def _bad_checkpoints(checkpoint: Path, tmp_path: Path) -> dict[str, Path]:
+    good = checkpoint.read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good[: len(good) // 2])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all" * 100)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    data = torch.load(checkpoint, weights_only=True)
+    other_actions = tmp_path / "ckpts"
+    data["config"]["action_set"] = "minimal"  # 4 actions, but the network has 3
+    data.pop("format"), data.pop("version")
+    other = save_checkpoint(other_actions, data, keep=1)
+    return {
+        "missing": tmp_path / "missing.pt",
+        "truncated": truncated,
+        "garbage": garbage,
+        "foreign": foreign,
+        "other action set": other,
+    }
+
+
+@pytest.mark.parametrize("command", ["evaluate", "play"])
+def test_bad_checkpoints_refused_and_left_untouched(
+    checkpoint: Path, tmp_path: Path, command: str
+) -> None:
+    for kind, path in _bad_checkpoints(checkpoint, tmp_path).items():
+        before = path.read_bytes() if path.exists() else None
+        extra = ["--video", str(tmp_path / "v.mp4")] if command == "play" else []
+        result = _a3c(command, str(path), "--episodes", "1", *extra)
+        assert result.returncode == 2, (kind, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("a3c: error:"), (kind, lines)
+        assert (path.read_bytes() if path.exists() else None) == before, kind
+    assert not (tmp_path / "v.mp4").exists()
