@@ -25,7 +25,6 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `train` and `bench`; None means 'take it from the preset / config file'."""
     parser.add_argument(
         "--preset",
-        default="seed",
         choices=sorted(PRESETS),
         help="named set of config values: 'seed' (the seed's Keras A3C) or "
         "'paper' (the A3C paper's Atari setup) (default: seed)",
@@ -78,9 +77,46 @@ def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Co
         **(extra or {}),
     }
     try:
-        return make_config(args.preset, args.config, overrides)
+        return make_config(args.preset or "seed", args.config, overrides)
     except ConfigError as err:
         _fail(str(err))
+
+
+def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str, Any]]:
+    """The checkpoint to continue, its config with the safe overrides, and those overrides."""
+    from a3c.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+    from a3c.config import config_from_dict, read_toml, resume_config
+
+    run_dir: Path = args.resume
+    if args.run_dir is not None and args.run_dir.resolve() != run_dir.resolve():
+        _fail(f"--run-dir {str(args.run_dir)!r} and --resume {str(run_dir)!r} differ; give one")
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        _fail(f"--resume {str(run_dir)!r} holds no checkpoint (nothing in its checkpoints/)")
+    try:
+        ckpt = load_checkpoint(found[-1])
+        stored = config_from_dict(ckpt["config"])
+        overrides: dict[str, Any] = read_toml(args.config) if args.config else {}
+        overrides.update(
+            {
+                "preset": args.preset,
+                "env_id": args.env_id,
+                "workers": args.workers,
+                "envs_per_worker": args.envs_per_worker,
+                "learners_per_process": args.learners_per_process,
+                "seed": args.seed,
+                "frames": args.frames,
+            }
+        )
+        cfg, changes = resume_config(stored, overrides)
+    except (CheckpointError, ConfigError) as err:
+        _fail(str(err))
+    if cfg.frames <= ckpt["frames"]:
+        _fail(
+            f"{str(run_dir)!r} has trained {ckpt['frames']:,} of its {cfg.frames:,} frames; "
+            "give a larger --frames to go on"
+        )
+    return cfg, ckpt, changes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="where the run's files go (default: runs/<env>__<preset>__s<seed>__<time>)",
+    )
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its latest checkpoint; options given again "
+        "may change only the budget and how work is spread (default: start a new run)",
     )
     train.add_argument(
         "--serial",
@@ -393,12 +436,34 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.frames is not None and args.frames < 1:
         _fail(f"--frames {args.frames} must be at least 1")
-    cfg = _config(args, {"frames": args.frames})
-    run_dir = args.run_dir or default_run_dir(cfg)
-    try:
-        prepare_run_dir(run_dir)
-    except RunDirError as err:
-        _fail(str(err))
+    resume = None
+    if args.resume is not None:
+        cfg, resume, changes = _resume(args)
+        run_dir = args.resume
+        with open(run_dir / "resumes.jsonl", "a") as log:  # the overrides, for the record
+            log.write(
+                json.dumps(
+                    {
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "frames": resume["frames"],
+                        "changes": changes,
+                    }
+                )
+                + "\n"
+            )
+        changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
+        print(
+            f"a3c: resuming {run_dir} at {resume['frames']:,} frames, "
+            f"{resume['episodes']} episodes ({changed})",
+            file=sys.stderr,
+        )
+    else:
+        cfg = _config(args, {"frames": args.frames})
+        run_dir = args.run_dir or default_run_dir(cfg)
+        try:
+            prepare_run_dir(run_dir)
+        except RunDirError as err:
+            _fail(str(err))
     print(
         f"a3c: training {cfg.env_id} with preset {cfg.preset!r}: {cfg.workers} learners × "
         f"{cfg.envs_per_worker} env, {cfg.frames:,} frames; run directory {run_dir}",
@@ -406,7 +471,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     progress = ProgressLine()
     try:
-        summary = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress).run()
+        trainer = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress, resume=resume)
+        summary = trainer.run()
     except LearnerFailed as err:
         progress.done()
         print(f"a3c: error: {err}", file=sys.stderr)

@@ -221,7 +221,9 @@ def validate(cfg: Config) -> None:
         f"learners_per_process = {cfg.learners_per_process} must be at least 1",
     )
     need(cfg.frames >= 1, f"frames = {cfg.frames} must be at least 1")
-    need(0 <= cfg.seed < 2**31 - 1_000_000, f"seed = {cfg.seed} must be in [0, 2**31 - 1e6)")
+    # Training seeds stay below 1e9, where evaluation seeds start (see learner_seed).
+    need(0 <= cfg.seed < 100_000_000, f"seed = {cfg.seed} must be in 0-99999999")
+    need(cfg.workers < 1000, f"workers = {cfg.workers} must be below 1000")
     need(cfg.frame_skip >= 1, f"frame_skip = {cfg.frame_skip} must be at least 1")
     need(cfg.frame_history >= 1, f"frame_history = {cfg.frame_history} must be at least 1")
     need(cfg.start_steps_min >= 0, f"start_steps_min = {cfg.start_steps_min} must be >= 0")
@@ -263,6 +265,41 @@ def learner_groups(cfg: Config) -> list[list[int]]:
     return [list(range(p, cfg.workers, processes)) for p in range(processes)]
 
 
+# What `a3c train --resume` may change: none of these alters the network, the game or the maths.
+RESUME_OVERRIDABLE = frozenset(
+    {
+        "frames",
+        "workers",
+        "learners_per_process",
+        "envs_per_worker",
+        "checkpoint_interval_s",
+        "keep_checkpoints",
+        "log_interval_s",
+    }
+)
+
+
+def resume_config(stored: Config, overrides: dict[str, Any]) -> tuple[Config, dict[str, Any]]:
+    """The stored config with the overrides a resumed run may take; returns it and the changes.
+
+    Raises ConfigError for an override that would change the network, the game or the maths.
+    """
+    changes = {k: v for k, v in overrides.items() if v is not None and getattr(stored, k) != v}
+    unknown = sorted(set(changes) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown config key {unknown[0]!r}")
+    unsafe = sorted(set(changes) - RESUME_OVERRIDABLE)
+    if unsafe:
+        key = unsafe[0]
+        raise ConfigError(
+            f"cannot change {key} from {getattr(stored, key)!r} to {changes[key]!r} when "
+            f"resuming; a resumed run may change only {', '.join(sorted(RESUME_OVERRIDABLE))}"
+        )
+    cfg = Config(**{**stored.to_dict(), **{k: _coerce(k, v) for k, v in changes.items()}})
+    validate(cfg)
+    return cfg, changes
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Rebuild a config stored in a checkpoint or run directory (validated)."""
     unknown = sorted(set(data) - set(_FIELDS))
@@ -280,5 +317,6 @@ __all__ = [
     "config_from_dict",
     "learner_groups",
     "make_config",
+    "resume_config",
     "validate",
 ]

@@ -26,26 +26,39 @@ class MetricsLogger:
     `run_dir/tb` holds the TensorBoard events; the CSV files can be read with any tool.
     """
 
-    def __init__(self, run_dir: Path, config: dict[str, Any], append: bool = False) -> None:
+    def __init__(
+        self, run_dir: Path, config: dict[str, Any], resume_frames: int | None = None
+    ) -> None:
+        """`resume_frames`: continue a run from its checkpoint at this many frames; records
+        written after that checkpoint are dropped, so the curves have no duplicated steps."""
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(run_dir / "tb"))
+        # purge_step makes TensorBoard discard the old events at or after the checkpoint.
+        self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_frames)
         self._files: list[IO[str]] = []
-        self.episodes = self._csv(run_dir / "episodes.csv", EPISODE_FIELDS, append)
-        self.train = self._csv(run_dir / "train.csv", TRAIN_FIELDS, append)
+        self.episodes = self._csv(run_dir / "episodes.csv", EPISODE_FIELDS, resume_frames)
+        self.train = self._csv(run_dir / "train.csv", TRAIN_FIELDS, resume_frames)
         table = "\n".join(f"| {k} | {v} |" for k, v in config.items())
         self.writer.add_text("config", "| key | value |\n|---|---|\n" + table, 0)
         self.writer.add_text(
             "config_json", "    " + json.dumps(config, indent=2).replace("\n", "\n    "), 0
         )
 
-    def _csv(self, path: Path, fields: tuple[str, ...], append: bool) -> csv.DictWriter[str]:
-        exists = append and path.exists()
-        fh = open(path, "a" if exists else "w", newline="")  # noqa: SIM115 (closed in close())
-        self._files.append(fh)
+    def _csv(
+        self, path: Path, fields: tuple[str, ...], resume_frames: int | None
+    ) -> csv.DictWriter[str]:
+        kept: list[dict[str, str]] = []
+        if resume_frames is not None and path.exists():
+            with open(path, newline="") as old:
+                kept = [r for r in csv.DictReader(old) if int(r["frames"]) <= resume_frames]
+        tmp = path.with_name(path.name + ".tmp")
+        fh = open(tmp, "w", newline="")  # noqa: SIM115 (closed in close())
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        if not exists:
-            writer.writeheader()
+        writer.writeheader()
+        writer.writerows(kept)
+        fh.flush()
+        tmp.replace(path)  # the old file stays whole until the kept rows are written
+        self._files.append(fh)
         return writer
 
     def episode(self, frames: int, record: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ TensorBoard/CSV figures, progress reports and checkpoints, and owns shutdown.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import deque
@@ -19,6 +20,7 @@ from a3c.checkpoint import save_checkpoint
 from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
 from a3c.metrics import MetricsLogger
+from a3c.plot import read_episodes
 from a3c.server import SharedParameterServer
 
 
@@ -89,7 +91,11 @@ class Trainer:
         serial: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         progress_interval_s: float = 1.0,
+        resume: dict[str, Any] | None = None,
     ) -> None:
+        """`resume`: a checkpoint of this run (from load_checkpoint) to continue from."""
+        self.resume = resume
+        self.segment = 0 if resume is None else int(resume.get("segment", 0)) + 1
         self.cfg = cfg
         self.run_dir = run_dir
         self.serial = serial
@@ -99,18 +105,34 @@ class Trainer:
     def run(self, time_limit_s: float | None = None) -> RunSummary:
         """Train; on KeyboardInterrupt stop the learners and still write a final checkpoint."""
         cfg = self.cfg
-        prepare_run_dir(self.run_dir)
+        if self.resume is None:
+            prepare_run_dir(self.run_dir)
         probe = make_vec_env(cfg, [0])
         server = SharedParameterServer(cfg, probe.obs_shape, probe.n_actions)
         probe.close()
-        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-        logger = MetricsLogger(self.run_dir, cfg.to_dict())
-        backend = LocalBackend(serial=self.serial)
         state = _RunState(start=time.monotonic())
+        resumed_at = None
+        if self.resume is not None:
+            ckpt = self.resume
+            server.load_state(
+                ckpt["model"],
+                ckpt["optimizer"]["square_avg"],
+                ckpt["frames"],
+                ckpt["optimizer"]["updates"],
+            )
+            state.episodes = int(ckpt["episodes"])
+            resumed_at = int(ckpt["frames"])
+        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
+        if resumed_at is not None:  # the recent-score window goes on from the kept games
+            state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+        backend = LocalBackend(serial=self.serial)
+        # Each resumed segment plays new games: its learners' seeds move up by 1e6.
+        learner_cfg = dataclasses.replace(cfg, seed=cfg.seed + 1_000_000 * self.segment)
         handles: list[LearnerHandle] = []
         interrupted = False
         try:
-            handles = [backend.start(cfg, server, group) for group in learner_groups(cfg)]
+            handles = [backend.start(learner_cfg, server, ids) for ids in learner_groups(cfg)]
             self._loop(server, backend, handles, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
@@ -244,6 +266,7 @@ class Trainer:
                 "config": self.cfg.to_dict(),
                 "obs_shape": list(server.obs_shape),
                 "n_actions": server.n_actions,
+                "segment": self.segment,
             },
             keep=self.cfg.keep_checkpoints,
         )
