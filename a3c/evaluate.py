@@ -14,6 +14,7 @@ import torch
 from a3c.checkpoint import CheckpointError, load_checkpoint
 from a3c.config import Config, ConfigError, config_from_dict
 from a3c.envs import AtariGame, AtariVecEnv, VecEnv, atari_rom, make_vec_env
+from a3c.learner import sample_actions
 from a3c.model import ActorCritic
 
 # Evaluation games are seeded from here up; training seeds stay far below (see learner_seed).
@@ -76,9 +77,7 @@ def choose_actions(
         logits, _ = model(torch.from_numpy(obs))
     if greedy:
         return logits.argmax(dim=1).numpy()
-    probs = torch.softmax(logits, dim=1).numpy()
-    below = probs.cumsum(axis=1) < rng.random((probs.shape[0], 1))
-    return np.minimum(below.sum(axis=1), probs.shape[1] - 1).astype(np.int64)
+    return sample_actions(torch.softmax(logits, dim=1).numpy(), rng)
 
 
 def evaluate(
