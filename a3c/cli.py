@@ -521,6 +521,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="a3c: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
         code = args.handler(args)

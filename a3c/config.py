@@ -100,6 +100,10 @@ class Config:
     """Most recent checkpoints kept on disk."""
     log_interval_s: float = 5.0
     """Seconds between loss/throughput records."""
+    max_learner_restarts: int = 3
+    """Learner processes restarted after a crash within restart_window_s before the run stops."""
+    restart_window_s: float = 600.0
+    """Window in which learner crashes are counted."""
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain data (for files, TensorBoard and checkpoints)."""
@@ -252,6 +256,11 @@ def validate(cfg: Config) -> None:
     )
     need(cfg.keep_checkpoints >= 1, f"keep_checkpoints = {cfg.keep_checkpoints} must be >= 1")
     need(cfg.log_interval_s > 0, f"log_interval_s = {cfg.log_interval_s} must be > 0")
+    need(
+        cfg.max_learner_restarts >= 0,
+        f"max_learner_restarts = {cfg.max_learner_restarts} must be >= 0",
+    )
+    need(cfg.restart_window_s > 0, f"restart_window_s = {cfg.restart_window_s} must be > 0")
     # Imported here: resolving an env id needs ale-py and gymnasium; nothing else here does.
     from a3c.envs import check_env_id
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from a3c.envs import make_vec_env
 from a3c.metrics import MetricsLogger
 from a3c.plot import read_episodes
 from a3c.server import SharedParameterServer
+
+log = logging.getLogger(__name__)
 
 
 class RunDirError(ValueError):
@@ -132,8 +135,13 @@ class Trainer:
         handles: list[LearnerHandle] = []
         interrupted = False
         try:
-            handles = [backend.start(learner_cfg, server, ids) for ids in learner_groups(cfg)]
-            self._loop(server, backend, handles, logger, state, time_limit_s)
+            groups = learner_groups(cfg)
+            handles = [backend.start(learner_cfg, server, ids) for ids in groups]
+
+            def restart(i: int) -> None:  # a crashed process is replaced with fresh games
+                handles[i] = backend.start(learner_cfg, server, groups[i])
+
+            self._loop(server, backend, handles, groups, restart, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -157,6 +165,8 @@ class Trainer:
         server: SharedParameterServer,
         backend: LocalBackend,
         handles: list[LearnerHandle],
+        groups: list[list[int]],
+        restart: Callable[[int], None],
         logger: MetricsLogger,
         state: _RunState,
         time_limit_s: float | None,
@@ -167,21 +177,20 @@ class Trainer:
         next_progress = now
         next_checkpoint = now + cfg.checkpoint_interval_s
         last_log = (now, server.frames())
-        while any(h.is_alive() for h in handles):
+        # A crashed process keeps the loop going until it has been restarted.
+        while any(h.is_alive() or h.exitcode not in (0, None) for h in handles):
             record = backend.get(timeout=0.1)
             while record is not None:
                 self._handle(record, server, logger, state)
                 record = backend.get(timeout=0.0) if not self.serial else None
-            if state.errors:
-                return
-            dead = [h for h in handles if not h.is_alive() and h.exitcode not in (0, None)]
-            if dead:
-                # Its traceback may have arrived just after the drain above: it says more.
-                while (record := backend.get(timeout=0.5)) is not None:
-                    self._handle(record, server, logger, state)
-                if not state.errors:
-                    state.errors.append(f"a learner process exited with status {dead[0].exitcode}")
-                return
+            crashed = [
+                i for i, h in enumerate(handles) if not h.is_alive() and h.exitcode not in (0, None)
+            ]
+            for i in crashed:
+                if not self._recover(
+                    i, handles[i], groups[i], restart, backend, server, logger, state
+                ):
+                    return
             now = time.monotonic()
             frames = server.frames()
             if now >= next_log:
@@ -201,6 +210,57 @@ class Trainer:
                 next_checkpoint = now + cfg.checkpoint_interval_s
             if time_limit_s is not None and now - state.start >= time_limit_s:
                 return
+
+    def _recover(
+        self,
+        index: int,
+        handle: LearnerHandle,
+        ids: list[int],
+        restart: Callable[[int], None],
+        backend: LocalBackend,
+        server: SharedParameterServer,
+        logger: MetricsLogger,
+        state: _RunState,
+    ) -> bool:
+        """Restart a crashed learner process, or give up if they crash too often.
+
+        Returns False when the run must stop (the reason is in state.errors).
+        """
+        # Its traceback may arrive just after the exit was seen: it says more than the status.
+        while (record := backend.get(timeout=0.3)) is not None:
+            self._handle(record, server, logger, state)
+        code = handle.exitcode or 0
+        cause = state.failures.pop(tuple(ids), None) or (
+            f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        )
+        now = time.monotonic()
+        window = self.cfg.restart_window_s
+        state.crash_times = [t for t in state.crash_times if now - t < window] + [now]
+        event = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "frames": server.frames(),
+            "learners": ids,
+            "cause": cause,
+        }
+        if len(state.crash_times) > self.cfg.max_learner_restarts:
+            event["action"] = "stop"
+            self._log_event(event)
+            state.errors.append(
+                f"learners {ids} {cause.splitlines()[-1]}; {len(state.crash_times)} learner "
+                f"crashes within {window:g} s (max_learner_restarts = "
+                f"{self.cfg.max_learner_restarts}), so the run stops"
+            )
+            return False
+        event["action"] = "restart"
+        self._log_event(event)
+        log.warning("learners %s %s; restarted", ids, cause.splitlines()[-1])
+        restart(index)
+        return True
+
+    def _log_event(self, event: dict[str, Any]) -> None:
+        """Append one JSON line to RUN_DIR/events.log (learner crashes and restarts)."""
+        with open(self.run_dir / "events.log", "a") as fh:
+            fh.write(json.dumps(event) + "\n")
 
     def _shutdown(
         self,
@@ -253,8 +313,8 @@ class Trainer:
             record["wall_s"] = time.monotonic() - state.start
             state.reports.setdefault(record["learner"], []).append(record)
             state.pending_train.append(record)
-        elif kind == "error":
-            state.errors.append(f"learners {record['learners']} failed:\n{record['error']}")
+        elif kind == "error":  # the process exits next; _recover decides what follows
+            state.failures[tuple(record["learners"])] = record["error"].strip()
 
     def _checkpoint(self, server: SharedParameterServer, state: _RunState) -> Path:
         snapshot = server.state()
@@ -284,6 +344,8 @@ class _RunState:
     pending_train: list[dict[str, Any]] = field(default_factory=list)
     reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
+    failures: dict[tuple[int, ...], str] = field(default_factory=dict)  # tracebacks by group
+    crash_times: list[float] = field(default_factory=list)
 
     def recent_mean(self) -> float | None:
         return sum(self.scores) / len(self.scores) if self.scores else None

@@ -1,0 +1,97 @@
+"""A learner process that dies is restarted; one that keeps dying stops the run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from a3c.checkpoint import list_checkpoints
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _learner_pids(trainer: int) -> list[int]:
+    """Learner processes are children of the fork server, itself a child of the trainer."""
+    return [pid for child in _children(trainer) for pid in _children(child)]
+
+
+def _start(run: Path, frames: int, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "a3c",
+            "train",
+            "--frames",
+            str(frames),
+            "--workers",
+            "2",
+            "--learners-per-process",
+            "1",
+            "--run-dir",
+            str(run),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _kill_a_learner(proc: subprocess.Popen[str], run: Path) -> list[int]:
+    """SIGKILL one learner process; returns the learner pids seen before the kill."""
+    deadline = time.monotonic() + 60
+    while not (run / "episodes.csv").exists() or len(_learner_pids(proc.pid)) < 2:
+        assert time.monotonic() < deadline, "learners did not start"
+        time.sleep(0.2)
+    time.sleep(1.0)  # let it learn a little
+    learners = _learner_pids(proc.pid)
+    os.kill(learners[0], signal.SIGKILL)
+    return learners
+
+
+def test_killed_learner_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc = _start(run, 40_000)
+    learners = _kill_a_learner(proc, run)
+    time.sleep(2.0)
+    replaced = _learner_pids(proc.pid)
+    assert len(replaced) == 2 and learners[0] not in replaced  # a new process took its place
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    assert "killed by signal 9; restarted" in stderr
+    events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
+    assert len(events) == 1 and events[0]["action"] == "restart"
+    assert events[0]["cause"] == "killed by signal 9"
+    assert not any(_alive(pid) for pid in [*learners, *replaced])  # no process outlives it
+    checkpoints = list_checkpoints(run / "checkpoints")
+    assert checkpoints and int(checkpoints[-1].name[5:17]) >= 40_000
+
+
+def test_learners_that_keep_dying_stop_the_run_with_a_checkpoint(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("max_learner_restarts = 0\n")
+    run = tmp_path / "run"
+    proc = _start(run, 10**9, "--config", str(config))
+    learners = _kill_a_learner(proc, run)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "max_learner_restarts = 0" in stderr and "the run stops" in stderr
+    assert list_checkpoints(run / "checkpoints")
+    events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
+    assert [e["action"] for e in events] == ["stop"]
+    assert not any(_alive(pid) for pid in learners)
