@@ -103,7 +103,9 @@ class Config:
     max_learner_restarts: int = 3
     """Learner processes restarted after a crash within restart_window_s before the run stops."""
     restart_window_s: float = 600.0
-    """Window in which learner crashes are counted."""
+    """Window in which learner crashes and skipped updates are counted."""
+    max_skipped_updates: int = 100
+    """Non-finite updates skipped within restart_window_s before the run stops."""
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain data (for files, TensorBoard and checkpoints)."""
@@ -259,6 +261,10 @@ def validate(cfg: Config) -> None:
     need(
         cfg.max_learner_restarts >= 0,
         f"max_learner_restarts = {cfg.max_learner_restarts} must be >= 0",
+    )
+    need(
+        cfg.max_skipped_updates >= 0,
+        f"max_skipped_updates = {cfg.max_skipped_updates} must be >= 0",
     )
     need(cfg.restart_window_s > 0, f"restart_window_s = {cfg.restart_window_s} must be > 0")
     # Imported here: resolving an env id needs ale-py and gymnasium; nothing else here does.

@@ -183,6 +183,8 @@ class Trainer:
             while record is not None:
                 self._handle(record, server, logger, state)
                 record = backend.get(timeout=0.0) if not self.serial else None
+            if state.errors:
+                return
             crashed = [
                 i for i, h in enumerate(handles) if not h.is_alive() and h.exitcode not in (0, None)
             ]
@@ -257,6 +259,37 @@ class Trainer:
         restart(index)
         return True
 
+    def _skipped_updates(
+        self, record: dict[str, Any], server: SharedParameterServer, state: _RunState
+    ) -> None:
+        """Log updates a learner skipped for a non-finite gradient; stop if they pile up."""
+        now = time.monotonic()
+        window = self.cfg.restart_window_s
+        state.skips = [(t, n) for t, n in state.skips if now - t < window]
+        state.skips.append((now, int(record["skipped"])))
+        total = sum(n for _, n in state.skips)
+        stop = total > self.cfg.max_skipped_updates
+        self._log_event(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "frames": server.frames(),
+                "learner": record["learner"],
+                "skipped_updates": record["skipped"],
+                "action": "stop" if stop else "skip",
+            }
+        )
+        log.warning(
+            "learner %s skipped %d updates with a non-finite gradient",
+            record["learner"],
+            record["skipped"],
+        )
+        if stop and not state.errors:
+            state.errors.append(
+                f"{total} updates skipped for non-finite gradients within {window:g} s "
+                f"(max_skipped_updates = {self.cfg.max_skipped_updates}), so the run stops; "
+                "the last checkpoint holds the network before they began"
+            )
+
     def _log_event(self, event: dict[str, Any]) -> None:
         """Append one JSON line to RUN_DIR/events.log (learner crashes and restarts)."""
         with open(self.run_dir / "events.log", "a") as fh:
@@ -313,6 +346,8 @@ class Trainer:
             record["wall_s"] = time.monotonic() - state.start
             state.reports.setdefault(record["learner"], []).append(record)
             state.pending_train.append(record)
+            if record["skipped"]:
+                self._skipped_updates(record, server, state)
         elif kind == "error":  # the process exits next; _recover decides what follows
             state.failures[tuple(record["learners"])] = record["error"].strip()
 
@@ -346,6 +381,7 @@ class _RunState:
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
     failures: dict[tuple[int, ...], str] = field(default_factory=dict)  # tracebacks by group
     crash_times: list[float] = field(default_factory=list)
+    skips: list[tuple[float, int]] = field(default_factory=list)  # (time, updates skipped)
 
     def recent_mean(self) -> float | None:
         return sum(self.scores) / len(self.scores) if self.scores else None

@@ -8,7 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from a3c.checkpoint import list_checkpoints
+import pytest
+import torch
+
+import a3c.learner
+from a3c.checkpoint import list_checkpoints, load_checkpoint
+from a3c.config import Config
+from a3c.trainer import LearnerFailed, Trainer
 
 
 def _children(pid: int) -> list[int]:
@@ -95,3 +101,33 @@ def test_learners_that_keep_dying_stop_the_run_with_a_checkpoint(tmp_path: Path)
     events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
     assert [e["action"] for e in events] == ["stop"]
     assert not any(_alive(pid) for pid in learners)
+
+
+def test_non_finite_updates_are_never_applied_and_stop_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_loss = a3c.learner.a3c_loss
+
+    def nan_loss(*args: object, **kwargs: object) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, terms = real_loss(*args, **kwargs)  # type: ignore[arg-type]
+        return loss * float("nan"), terms
+
+    monkeypatch.setattr(a3c.learner, "a3c_loss", nan_loss)
+    cfg = Config(
+        workers=1,
+        learners_per_process=1,
+        t_max=5,
+        frames=10**9,
+        log_interval_s=0.2,
+        max_skipped_updates=20,
+    )
+    trainer = Trainer(cfg, tmp_path / "run", serial=True)
+    with pytest.raises(LearnerFailed, match="non-finite gradients"):
+        trainer.run(time_limit_s=120)
+    ckpt = load_checkpoint(list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
+    assert ckpt["optimizer"]["updates"] == 0  # nothing was applied
+    assert ckpt["frames"] > 0  # but the frames were counted
+    assert all(torch.isfinite(t).all() for t in ckpt["model"].values())
+    log = (tmp_path / "run" / "events.log").read_text().splitlines()
+    events = [json.loads(line) for line in log]
+    assert events[-1]["action"] == "stop"
