@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any, NoReturn
 from a3c.config import PRESETS, Config, ConfigError, make_config
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 _DEFAULTS = Config()
 
 
@@ -470,6 +472,14 @@ def _train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     progress = ProgressLine()
+    # SIGTERM stops a run the way Ctrl-C does: learners stop, a final checkpoint is written.
+    terminated = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         trainer = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress, resume=resume)
         summary = trainer.run()
@@ -488,7 +498,9 @@ def _train(args: argparse.Namespace) -> int:
     print(f"  checkpoint:  {summary.checkpoint}")
     print(f"  metrics:     {summary.run_dir / 'episodes.csv'}, {summary.run_dir / 'train.csv'}")
     print(f"  tensorboard: tensorboard --logdir {summary.run_dir / 'tb'}")
-    return EXIT_INTERRUPTED if summary.interrupted else 0
+    if summary.interrupted:
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -131,3 +131,86 @@ def test_non_finite_updates_are_never_applied_and_stop_the_run(
     log = (tmp_path / "run" / "events.log").read_text().splitlines()
     events = [json.loads(line) for line in log]
     assert events[-1]["action"] == "stop"
+
+
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_with_a_final_checkpoint_and_no_children(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    run = tmp_path / "run"
+    proc = _start(run, 10**9)
+    deadline = time.monotonic() + 60
+    while len(_learner_pids(proc.pid)) < 2 or not (run / "episodes.csv").exists():
+        assert time.monotonic() < deadline, "learners did not start"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    learners = _learner_pids(proc.pid)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == status, stderr
+    assert "interrupted after" in stdout
+    ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert ckpt["frames"] > 0 and ckpt["optimizer"]["updates"] > 0
+    assert not any(_alive(pid) for pid in learners)
+
+
+def test_trainer_killed_while_saving_leaves_a_checkpoint_to_resume(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("checkpoint_interval_s = 0.02\n")  # saving nearly all the time
+    run = tmp_path / "run"
+    with open(tmp_path / "out.txt", "w") as out:  # not pipes: orphans could hold them open
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "a3c",
+                "train",
+                "--frames",
+                str(10**9),
+                "--workers",
+                "2",
+                "--learners-per-process",
+                "1",
+                "--run-dir",
+                str(run),
+                "--config",
+                str(config),
+            ],
+            stdout=out,
+            stderr=out,
+        )
+    deadline = time.monotonic() + 60
+    while len(list_checkpoints(run / "checkpoints")) < 3:
+        assert time.monotonic() < deadline, "no checkpoints"
+        time.sleep(0.1)
+    helpers = _children(proc.pid)
+    learners = _learner_pids(proc.pid)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30  # orphaned learners notice and stop within a rollout
+    while any(_alive(pid) for pid in learners):
+        assert time.monotonic() < deadline, "learners outlived the killed trainer"
+        time.sleep(0.2)
+    for pid in helpers:  # the idle fork server and resource tracker are left to us to end
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    latest = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])  # loads: not torn
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "a3c",
+            "train",
+            "--resume",
+            str(run),
+            "--frames",
+            str(latest["frames"] + 2000),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_checkpoint(list_checkpoints(run / "checkpoints")[-1])["frames"] >= (
+        latest["frames"] + 2000
+    )

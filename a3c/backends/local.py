@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
 import threading
@@ -29,8 +30,28 @@ class LearnerHandle(Protocol):
     def exitcode(self) -> int | None: ...
 
 
+def process_gone(pid: int) -> bool:
+    """True if process `pid` has exited (a zombie counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: fall back to a signal-0 probe
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
 def _learner_process(
-    cfg: Config, server: ParameterServer, learner_ids: list[int], sink: Any, stop: Any
+    cfg: Config,
+    server: ParameterServer,
+    learner_ids: list[int],
+    sink: Any,
+    stop: Any,
+    trainer_pid: int,
 ) -> None:
     """Entry point of a learner process: one intra-op thread, no SIGINT (the trainer owns it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -41,8 +62,13 @@ def _learner_process(
     cv2.setNumThreads(1)
     from a3c.learner import run_learners
 
+    # If the trainer is killed outright nobody sets `stop`: notice its death instead of
+    # training on as an orphan (checked once per rollout).
+    def should_stop() -> bool:
+        return bool(stop.is_set()) or process_gone(trainer_pid)
+
     try:
-        run_learners(cfg, server, learner_ids, sink, stop.is_set)
+        run_learners(cfg, server, learner_ids, sink, should_stop)
     except Exception:
         sink.put({"kind": "error", "learners": learner_ids, "error": traceback.format_exc()})
         raise SystemExit(1) from None
@@ -62,7 +88,7 @@ class LocalBackend:
             return _ThreadLearner(cfg, server, learner_ids, self.queue, self.stop_event)
         proc = _CONTEXT.Process(
             target=_learner_process,
-            args=(cfg, server, learner_ids, self.queue, self.stop_event),
+            args=(cfg, server, learner_ids, self.queue, self.stop_event, os.getpid()),
             name=f"a3c-learners-{'-'.join(map(str, learner_ids))}",
             daemon=True,
         )
