@@ -13,7 +13,7 @@ import numpy as np
 from a3c.backends.local import _CONTEXT
 from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
-from a3c.learner import learner_seed
+from a3c.learner import env_seeds
 from a3c.trainer import Trainer
 
 PHASES = ("env", "inference", "learn", "sync")
@@ -29,7 +29,7 @@ def _env_only(
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    seeds = [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(cfg.envs_per_worker)]
+    seeds = env_seeds(cfg, learner_ids)
     env = make_vec_env(cfg, seeds)
     rng = np.random.default_rng(seeds[0])
     env.reset()

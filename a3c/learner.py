@@ -35,6 +35,11 @@ def learner_seed(base_seed: int, learner_id: int) -> int:
     return base_seed + 1000 * (learner_id + 1)
 
 
+def env_seeds(cfg: Config, learner_ids: list[int]) -> list[int]:
+    """Seeds of the environments of `learner_ids`, envs_per_worker per learner, in order."""
+    return [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(cfg.envs_per_worker)]
+
+
 @dataclass
 class Rollout:
     """Preallocated storage for one rollout of T steps over E environments."""
@@ -83,7 +88,7 @@ def run_learners(
     global weights, pulled once per round, so that acting is one batched forward pass for all.
     """
     k, e = len(learner_ids), cfg.envs_per_worker
-    seeds = [learner_seed(cfg.seed, i) + j for i in learner_ids for j in range(e)]
+    seeds = env_seeds(cfg, learner_ids)
     torch.manual_seed(seeds[0])
     rng = np.random.default_rng(seeds[0])
     env = make_vec_env(cfg, seeds)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -27,7 +28,9 @@ def _learner_pids(trainer: int) -> list[int]:
     return [pid for child in _children(trainer) for pid in _children(child)]
 
 
-def _start(run: Path, frames: int, *extra: str) -> subprocess.Popen[str]:
+def _start(
+    run: Path, frames: int, *extra: str, output: Any = subprocess.PIPE
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -44,8 +47,8 @@ def _start(run: Path, frames: int, *extra: str) -> subprocess.Popen[str]:
             str(run),
             *extra,
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
 
@@ -159,26 +162,7 @@ def test_trainer_killed_while_saving_leaves_a_checkpoint_to_resume(tmp_path: Pat
     config.write_text("checkpoint_interval_s = 0.02\n")  # saving nearly all the time
     run = tmp_path / "run"
     with open(tmp_path / "out.txt", "w") as out:  # not pipes: orphans could hold them open
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "a3c",
-                "train",
-                "--frames",
-                str(10**9),
-                "--workers",
-                "2",
-                "--learners-per-process",
-                "1",
-                "--run-dir",
-                str(run),
-                "--config",
-                str(config),
-            ],
-            stdout=out,
-            stderr=out,
-        )
+        proc = _start(run, 10**9, "--config", str(config), output=out)
     deadline = time.monotonic() + 60
     while len(list_checkpoints(run / "checkpoints")) < 3:
         assert time.monotonic() < deadline, "no checkpoints"
