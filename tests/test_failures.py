@@ -75,11 +75,17 @@ def _kill_a_learner(proc: subprocess.Popen[str], run: Path) -> list[int]:
 
 def test_killed_learner_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    proc = _start(run, 40_000)
+    proc = _start(run, 60_000)
     learners = _kill_a_learner(proc, run)
-    time.sleep(2.0)
-    replaced = _learner_pids(proc.pid)
-    assert len(replaced) == 2 and learners[0] not in replaced  # a new process took its place
+    # A new process takes its place; starting one (importing torch) can take seconds under load.
+    deadline = time.monotonic() + 60
+    while True:
+        replaced = _learner_pids(proc.pid)
+        if len(replaced) == 2 and learners[0] not in replaced:
+            break
+        assert proc.poll() is None, "the run ended before a replacement learner was seen"
+        assert time.monotonic() < deadline, f"no replacement learner: {replaced}"
+        time.sleep(0.1)
     _, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 0, stderr
     assert "killed by signal 9; restarted" in stderr
@@ -88,7 +94,7 @@ def test_killed_learner_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None
     assert events[0]["cause"] == "killed by signal 9"
     assert not any(_alive(pid) for pid in [*learners, *replaced])  # no process outlives it
     checkpoints = list_checkpoints(run / "checkpoints")
-    assert checkpoints and int(checkpoints[-1].name[5:17]) >= 40_000
+    assert checkpoints and int(checkpoints[-1].name[5:17]) >= 60_000
 
 
 def test_learners_that_keep_dying_stop_the_run_with_a_checkpoint(tmp_path: Path) -> None:
