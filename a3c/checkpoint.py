@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -39,13 +40,19 @@ def save_checkpoint(directory: Path, state: dict[str, Any], keep: int) -> Path:
     path = directory / checkpoint_name(int(state["frames"]))
     tmp = directory / f".{path.name}.tmp-{os.getpid()}"
     payload = {"format": FORMAT, "version": VERSION, **state}
+    # Serialise in memory first: torch.save reports a failed write (a full disk) as an opaque
+    # RuntimeError, a plain write reports it as the OSError it is.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     try:
         with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
+            fh.write(buffer.getbuffer())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         _fsync_directory(directory)  # make the rename itself durable before old files go
+    except OSError as err:  # name the checkpoint, not a temp file or nothing
+        raise OSError(err.errno, err.strerror, str(path)) from err
     finally:
         if tmp.exists():
             tmp.unlink()

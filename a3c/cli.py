@@ -86,8 +86,11 @@ def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Co
 
 def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str, Any]]:
     """The checkpoint to continue, its config with the safe overrides, and those overrides."""
-    from a3c.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
-    from a3c.config import config_from_dict, read_toml, resume_config
+    import torch
+
+    from a3c.checkpoint import CheckpointError, list_checkpoints
+    from a3c.config import read_toml, resume_config
+    from a3c.evaluate import load_agent
 
     run_dir: Path = args.resume
     if args.run_dir is not None and args.run_dir.resolve() != run_dir.resolve():
@@ -96,8 +99,16 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
     if not found:
         _fail(f"--resume {str(run_dir)!r} holds no checkpoint (nothing in its checkpoints/)")
     try:
-        ckpt = load_checkpoint(found[-1])
-        stored = config_from_dict(ckpt["config"])
+        # The same checks as evaluate: a checkpoint whose network does not fit its game is refused.
+        model, stored, ckpt = load_agent(found[-1])
+        optimizer = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
+        square_avg = optimizer.get("square_avg")
+        size = sum(p.numel() for p in model.parameters())
+        if not isinstance(square_avg, torch.Tensor) or tuple(square_avg.shape) != (size,):
+            raise CheckpointError(
+                f"{str(found[-1])!r}: its optimizer state does not fit its network; "
+                "the file is damaged"
+            )
         overrides: dict[str, Any] = read_toml(args.config) if args.config else {}
         overrides.update(
             {
@@ -434,7 +445,14 @@ class ProgressLine:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from a3c.trainer import LearnerFailed, RunDirError, Trainer, default_run_dir, prepare_run_dir
+    from a3c.trainer import (
+        LearnerFailed,
+        RunDirError,
+        RunIOError,
+        Trainer,
+        default_run_dir,
+        prepare_run_dir,
+    )
 
     if args.frames is not None and args.frames < 1:
         _fail(f"--frames {args.frames} must be at least 1")
@@ -442,17 +460,12 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         cfg, resume, changes = _resume(args)
         run_dir = args.resume
-        with open(run_dir / "resumes.jsonl", "a") as log:  # the overrides, for the record
-            log.write(
-                json.dumps(
-                    {
-                        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "frames": resume["frames"],
-                        "changes": changes,
-                    }
-                )
-                + "\n"
-            )
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "frames": resume["frames"]}
+        try:
+            with open(run_dir / "resumes.jsonl", "a") as log:  # the overrides, for the record
+                log.write(json.dumps({**entry, "changes": changes}) + "\n")
+        except OSError as err:
+            _fail(f"cannot write run directory {str(run_dir)!r}: {err.strerror}")
         changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
         print(
             f"a3c: resuming {run_dir} at {resume['frames']:,} frames, "
@@ -487,6 +500,10 @@ def _train(args: argparse.Namespace) -> int:
         progress.done()
         print(f"a3c: error: {err}", file=sys.stderr)
         return 1
+    except RunIOError as err:
+        progress.done()
+        print(f"a3c: error: {err}", file=sys.stderr)
+        return 2
     progress.done()
     score = "-" if summary.recent_mean_score is None else f"{summary.recent_mean_score:.2f}"
     state = "interrupted" if summary.interrupted else "finished"

@@ -7,7 +7,7 @@ A3C paper does. A cluster backend implements the same interface over the network
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import copy
 from typing import Any, Protocol
 
 import torch
@@ -40,6 +40,10 @@ class ParameterServer(Protocol):
         """Global emulator frames so far."""
         ...
 
+    def for_learners(self, learner_ids: list[int]) -> ParameterServer:
+        """The handle the learners `learner_ids` (one process or thread) push through."""
+        ...
+
 
 def flatten_module_(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """Re-home a module's parameters and gradients as views of two flat tensors.
@@ -65,22 +69,25 @@ class SharedParameterServer:
     """Global parameters, RMSprop statistics and counters in shared memory (one machine).
 
     Learners in other processes receive this object at start; its tensors are shared, not copied.
-    Updates are lock-free (Hogwild); only the counters take a lock.
+    Updates are lock-free (Hogwild). So are the counters: each learner process adds to its own
+    row, and the totals are row sums. A lock would deadlock the run if a process were killed
+    while holding it; a killed process can at worst lose its last few frames from the count.
     """
 
     def __init__(self, cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> None:
         self.cfg = cfg
         self.obs_shape = obs_shape
         self.n_actions = n_actions
-        self.model = ActorCritic(obs_shape, n_actions, cfg.torso)
+        self.model: ActorCritic | None = ActorCritic(obs_shape, n_actions, cfg.torso)
         params, _ = flatten_module_(self.model)
         self.params = params.share_memory_()
         # flatten_module_ made the module's parameters views of `params` before it moved to shared
         # memory; share_memory_ moves storage in place, so the views follow.
         self.square_avg = torch.zeros_like(self.params).share_memory_()
-        # [frames, updates, episodes]
-        self.counters = torch.zeros(3, dtype=torch.int64).share_memory_()
-        self._lock = mp.get_context("spawn").Lock()
+        # Columns [frames, updates]; row i belongs to the learner group whose first id is i, the
+        # last row to this process (the counts a resumed run starts from).
+        self.counters = torch.zeros((cfg.workers + 1, 2), dtype=torch.int64).share_memory_()
+        self._row = cfg.workers
         self._scratch: torch.Tensor | None = None  # per process, made on first push
 
     def __getstate__(self) -> dict[str, Any]:
@@ -89,12 +96,20 @@ class SharedParameterServer:
         state["_scratch"] = None
         return state
 
+    def for_learners(self, learner_ids: list[int]) -> SharedParameterServer:
+        """A handle on the same shared tensors that counts into the row of `learner_ids`."""
+        bound = copy.copy(self)
+        bound.model = None
+        bound._scratch = None
+        bound._row = learner_ids[0]
+        return bound
+
     def pull(self, out: torch.Tensor) -> None:
         out.copy_(self.params)
 
     def push(self, grad: torch.Tensor, frames: int) -> int:
         cfg = self.cfg
-        lr = learning_rate(cfg.lr, cfg.lr_schedule, int(self.counters[0]), cfg.frames)
+        lr = learning_rate(cfg.lr, cfg.lr_schedule, self.frames(), cfg.frames)
         if self._scratch is None:
             self._scratch = torch.empty_like(self.params)
         rmsprop_step_(
@@ -107,22 +122,19 @@ class SharedParameterServer:
             cfg.rms_eps_inside_sqrt,
             self._scratch,
         )
-        with self._lock:
-            self.counters[0] += frames
-            self.counters[1] += 1
-            return int(self.counters[0])
+        self.counters[self._row, 1] += 1
+        return self.add_frames(frames)
 
     def add_frames(self, frames: int) -> int:
-        with self._lock:
-            self.counters[0] += frames
-            return int(self.counters[0])
+        self.counters[self._row, 0] += frames  # this row has no other writer
+        return self.frames()
 
     def frames(self) -> int:
-        return int(self.counters[0])
+        return int(self.counters[:, 0].sum())
 
     def updates(self) -> int:
         """Gradient updates applied so far."""
-        return int(self.counters[1])
+        return int(self.counters[:, 1].sum())
 
     # Checkpoint support (driver side).
     def state(self) -> dict[str, Any]:
@@ -141,5 +153,6 @@ class SharedParameterServer:
         assert self.model is not None
         self.model.load_state_dict(model)
         self.square_avg.copy_(square_avg)
-        self.counters[0] = frames
-        self.counters[1] = updates
+        self.counters.zero_()
+        self.counters[-1, 0] = frames
+        self.counters[-1, 1] = updates

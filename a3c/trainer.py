@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from a3c.backends.local import LearnerHandle, LocalBackend
-from a3c.checkpoint import save_checkpoint
+from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
 from a3c.metrics import MetricsLogger
@@ -33,6 +33,10 @@ class RunDirError(ValueError):
 
 class LearnerFailed(RuntimeError):
     """A learner stopped with an error; the message carries its traceback."""
+
+
+class RunIOError(RuntimeError):
+    """The run stopped because its files could not be written (a full disk, a lost directory)."""
 
 
 @dataclass
@@ -125,8 +129,11 @@ class Trainer:
             )
             state.episodes = int(ckpt["episodes"])
             resumed_at = int(ckpt["frames"])
-        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-        logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
+        try:
+            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
+        except OSError as err:
+            raise RunIOError(self._io_message(err, server.frames())) from None
         if resumed_at is not None:  # the recent-score window goes on from the kept games
             state.scores.extend(read_episodes(self.run_dir)[1][-100:])
         backend = LocalBackend(serial=self.serial)
@@ -134,6 +141,7 @@ class Trainer:
         learner_cfg = dataclasses.replace(cfg, seed=cfg.seed + 1_000_000 * self.segment)
         handles: list[LearnerHandle] = []
         interrupted = False
+        io_error: OSError | None = None
         try:
             groups = learner_groups(cfg)
             handles = [backend.start(learner_cfg, server, ids) for ids in groups]
@@ -144,8 +152,12 @@ class Trainer:
             self._loop(server, backend, handles, groups, restart, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
+        except OSError as err:  # a full disk, most likely: stop while the last checkpoint is good
+            io_error = err
         finally:
-            checkpoint = self._shutdown(server, backend, handles, logger, state)
+            checkpoint, final_error = self._shutdown(server, backend, handles, logger, state)
+        if io_error is not None or final_error is not None:
+            raise RunIOError(self._io_message(io_error or final_error, server.frames()))
         if state.errors and not interrupted:
             raise LearnerFailed(state.errors[0])
         return RunSummary(
@@ -302,9 +314,13 @@ class Trainer:
         handles: list[LearnerHandle],
         logger: MetricsLogger,
         state: _RunState,
-    ) -> Path:
-        """Stop the learners, keep their last records and write the final checkpoint regardless."""
+    ) -> tuple[Path | None, OSError | None]:
+        """Stop the learners, keep their last records and write the final checkpoint regardless.
+
+        Returns the checkpoint written (None if it could not be) and the first write error.
+        """
         backend.stop()
+        error: OSError | None = None
         try:
             # Read while waiting: a learner process cannot exit while its records sit unread.
             deadline = time.monotonic() + 30
@@ -317,11 +333,30 @@ class Trainer:
                 elapsed = time.monotonic() - state.start
                 fps = server.frames() / max(elapsed, 1e-9)
                 logger.training(server.frames(), state.train_record(fps, elapsed, server))
+        except OSError as err:
+            error = err
         finally:
-            checkpoint = self._checkpoint(server, state)
-            logger.close()
+            checkpoint = None
+            try:
+                checkpoint = self._checkpoint(server, state)
+            except OSError as err:  # save_checkpoint leaves the previous checkpoint as it was
+                error = error or err
+            try:
+                logger.close()
+            except OSError as err:
+                error = error or err
             backend.close()
-        return checkpoint
+        return checkpoint, error
+
+    def _io_message(self, err: OSError | None, frames: int) -> str:
+        """One line: what could not be written, and which checkpoint is still good."""
+        assert err is not None
+        what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+        kept = list_checkpoints(self.run_dir / "checkpoints")
+        last = f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
+        return (
+            f"cannot write the run's files ({what}); the run stopped at {frames:,} frames; {last}"
+        )
 
     def _handle(
         self,

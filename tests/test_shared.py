@@ -1,7 +1,11 @@
 """Hogwild: global parameters and optimizer statistics really are shared between processes."""
 
 import multiprocessing as mp
+import os
 import queue
+import signal
+import threading
+import time
 
 import torch
 
@@ -77,3 +81,42 @@ def test_learner_processes_train_the_shared_network() -> None:
             break
     assert {r["learner"] for r in records if r["kind"] == "train"} == {0, 1}
     backend.close()
+
+
+def _count(server: SharedParameterServer, times: int) -> None:
+    for _ in range(times):
+        server.add_frames(3)
+
+
+def test_counters_need_no_lock_and_lose_no_counts() -> None:
+    """Each learner process counts into its own row: concurrent adds never collide."""
+    server = _server(workers=4, learners_per_process=2)
+    assert server.model is not None
+    server.load_state(server.model.state_dict(), server.square_avg, frames=1000, updates=7)
+    procs = [
+        _CONTEXT.Process(target=_count, args=(server.for_learners(ids), 20_000))
+        for ids in ([0, 1], [2, 3])
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0
+    assert server.frames() == 1000 + 2 * 20_000 * 3  # a shared unlocked counter would lose some
+    assert server.counters[0, 0] == server.counters[2, 0] == 60_000
+    assert server.updates() == 7
+
+
+def test_a_learner_killed_while_counting_cannot_stall_the_others() -> None:
+    server = _server(workers=2)
+    victim = _CONTEXT.Process(target=_count, args=(server.for_learners([0]), 10**9))
+    victim.start()
+    while server.frames() < 3000:  # it is counting, as fast as it can
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    victim.join(timeout=30)
+    survivor = threading.Thread(target=_count, args=(server.for_learners([1]), 1), daemon=True)
+    survivor.start()
+    survivor.join(timeout=10)  # a lock held by the dead process would block it for ever
+    assert not survivor.is_alive()
+    assert server.counters[1, 0] == 3

@@ -84,6 +84,7 @@ class LocalBackend:
 
     def start(self, cfg: Config, server: ParameterServer, learner_ids: list[int]) -> LearnerHandle:
         """Start one process (or thread) running the actor-learners `learner_ids`."""
+        server = server.for_learners(learner_ids)
         if self.serial:
             return _ThreadLearner(cfg, server, learner_ids, self.queue, self.stop_event)
         proc = _CONTEXT.Process(

@@ -1,0 +1,126 @@
+"""Wrong input anywhere (config files, checkpoints, run dirs, a full disk): exit 2, one line."""
+
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from a3c.config import Config
+from a3c.trainer import Trainer
+
+
+def _a3c(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("a3c: error:") and needle in last, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny finished run with one checkpoint."""
+    path = tmp_path_factory.mktemp("bad") / "run"
+    cfg = Config(workers=1, learners_per_process=1, t_max=5, frames=1000)
+    Trainer(cfg, path, serial=True).run()
+    return path
+
+
+def _copy_run(run: Path, to: Path) -> Path:
+    subprocess.run(["cp", "-r", str(run), str(to)], check=True)
+    return to
+
+
+@pytest.mark.parametrize(
+    "toml,needle",
+    [
+        ("bogus_key = 1\n", "unknown config key 'bogus_key'"),
+        ('t_max = "twenty"\n', "t_max"),
+        ("gamma = 1.5\n", "gamma"),
+        ("workers = [8]\n", "workers"),
+    ],
+)
+@pytest.mark.parametrize("command", ["train", "bench"])
+def test_bad_config_files(tmp_path: Path, command: str, toml: str, needle: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    extra = ["--run-dir", str(tmp_path / "r")] if command == "train" else ["--seconds", "1"]
+    _one_error_line(_a3c(command, "--config", str(config), *extra), needle)
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
+    newer = _copy_run(run, tmp_path / "newer")
+    path = list_checkpoints(newer / "checkpoints")[-1]
+    data = torch.load(path, weights_only=True)
+    data["version"] = 99
+    torch.save(data, path)
+    _one_error_line(_a3c("train", "--resume", str(newer), "--frames", "5000"), "version 99")
+
+    other_net = _copy_run(run, tmp_path / "other-net")
+    path = list_checkpoints(other_net / "checkpoints")[-1]
+    data = load_checkpoint(path)
+    data["model"]["policy.weight"] = torch.zeros(6, 256)  # a head for 6 actions
+    data.pop("format"), data.pop("version")
+    path.unlink()
+    save_checkpoint(path.parent, data, keep=1)
+    before = {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()}
+    _one_error_line(
+        _a3c("train", "--resume", str(other_net), "--frames", "5000"), "do not fit the network"
+    )
+    assert {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()} == before
+
+    not_ckpt = _copy_run(run, tmp_path / "not-ckpt")
+    path = list_checkpoints(not_ckpt / "checkpoints")[-1]
+    path.write_bytes(b"not a checkpoint at all")
+    _one_error_line(_a3c("train", "--resume", str(not_ckpt), "--frames", "5000"), "not a readable")
+
+
+def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _one_error_line(
+        _a3c("train", "--run-dir", str(blocker / "run"), "--frames", "100"),
+        "cannot write run directory",
+    )
+    # Root ignores permission bits, so make the file the resume must append to a directory.
+    stuck = _copy_run(run, tmp_path / "stuck")
+    (stuck / "resumes.jsonl").mkdir()
+    _one_error_line(
+        _a3c("train", "--resume", str(stuck), "--frames", "5000"), "cannot write run directory"
+    )
+
+
+def _small_disk() -> None:
+    """In the child: files may grow to 4 MB, as if the disk filled up (a checkpoint is 5.4 MB).
+
+    The limit also applies to shared-memory files; the largest, the parameters, is 2.7 MB.
+    """
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # report EFBIG instead of killing the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
+
+
+def test_full_disk_while_saving_keeps_the_previous_checkpoint(run: Path, tmp_path: Path) -> None:
+    full = _copy_run(run, tmp_path / "full")
+    previous = list_checkpoints(full / "checkpoints")
+    before = previous[-1].read_bytes()
+    result = _a3c(
+        "train", "--resume", str(full), "--frames", "3000", "--serial", preexec_fn=_small_disk
+    )
+    _one_error_line(result, "cannot write the run's files (File too large: ")
+    assert f"the last good checkpoint is {previous[-1]}" in result.stderr
+    assert list_checkpoints(full / "checkpoints") == previous
+    assert previous[-1].read_bytes() == before
+    assert load_checkpoint(previous[-1])["frames"] >= 1000
+    assert [p.name for p in (full / "checkpoints").iterdir()] == [previous[-1].name]  # no temp
