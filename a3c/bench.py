@@ -58,10 +58,18 @@ def env_frames_per_second(cfg: Config, seconds: float) -> float:
     return float(total) / seconds
 
 
-def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
+def training_throughput(
+    cfg: Config,
+    seconds: float,
+    warmup_s: float,
+    backend: str = "local",
+    address: str | None = None,
+) -> dict[str, Any]:
     """Run the real trainer for warmup_s + seconds; frames/s and time split after warm-up."""
     with tempfile.TemporaryDirectory(prefix="a3c-bench-") as tmp:
-        trainer = Trainer(cfg, Path(tmp) / "run", progress_interval_s=0.5)
+        trainer = Trainer(
+            cfg, Path(tmp) / "run", progress_interval_s=0.5, backend=backend, address=address
+        )
         summary = trainer.run(time_limit_s=warmup_s + seconds)
     samples = [s for s in summary.frame_samples if s[0] >= warmup_s]
     if len(samples) < 2:
@@ -90,13 +98,20 @@ def training_throughput(cfg: Config, seconds: float, warmup_s: float) -> dict[st
     }
 
 
-def run_bench(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
-    """Both measurements, as one JSON-ready dict."""
+def run_bench(
+    cfg: Config,
+    seconds: float,
+    warmup_s: float,
+    backend: str = "local",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Both measurements, as one JSON-ready dict (the environments alone always run locally)."""
     # Only the clock ends a bench run; reports come often enough to bracket the warm-up.
     log_interval_s = min(cfg.log_interval_s, max(warmup_s, 0.5) / 2)
     cfg_bench = Config(**{**cfg.to_dict(), "frames": 10**15, "log_interval_s": log_interval_s})
     result: dict[str, Any] = {
         "preset": cfg.preset,
+        "backend": backend,
         "env_id": cfg.env_id,
         "workers": cfg.workers,
         "envs_per_worker": cfg.envs_per_worker,
@@ -106,7 +121,7 @@ def run_bench(cfg: Config, seconds: float, warmup_s: float) -> dict[str, Any]:
         "seconds": seconds,
         "warmup_seconds": warmup_s,
     }
-    result.update(training_throughput(cfg_bench, seconds, warmup_s))
+    result.update(training_throughput(cfg_bench, seconds, warmup_s, backend, address))
     result["env_frames_per_second"] = round(env_frames_per_second(cfg_bench, seconds), 1)
     result["fraction_of_env_ceiling"] = round(
         result["frames_per_second"] / max(result["env_frames_per_second"], 1e-9), 3

@@ -67,6 +67,19 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, metavar="S", help=f"base seed (default: {_DEFAULTS.seed})"
     )
+    parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where learners run: 'local' processes sharing memory, or 'ray' actors with a "
+        "parameter-server actor (needs the [ray] extra) (default: local)",
+    )
+    parser.add_argument(
+        "--address",
+        metavar="auto|HOST:PORT",
+        help="with --backend ray: the cluster to join ('auto' finds the one `ray start` began "
+        "on this machine) (default: start a local Ray instance for the run)",
+    )
 
 
 def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
@@ -445,6 +458,7 @@ class ProgressLine:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from a3c.backends import BackendUnavailable
     from a3c.trainer import (
         LearnerFailed,
         RunDirError,
@@ -456,6 +470,9 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.frames is not None and args.frames < 1:
         _fail(f"--frames {args.frames} must be at least 1")
+    _check_backend(args)
+    if args.serial and args.backend != "local":
+        _fail("--serial runs learners as threads of this process: it needs --backend local")
     resume = None
     if args.resume is not None:
         cfg, resume, changes = _resume(args)
@@ -494,8 +511,21 @@ def _train(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        trainer = Trainer(cfg, run_dir, serial=args.serial, on_progress=progress, resume=resume)
+        trainer = Trainer(
+            cfg,
+            run_dir,
+            serial=args.serial,
+            on_progress=progress,
+            resume=resume,
+            backend=args.backend,
+            address=args.address,
+        )
         summary = trainer.run()
+    except BackendUnavailable as err:
+        progress.done()
+        if run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # nothing was written: leave no trace of the run
+        _fail(str(err))
     except LearnerFailed as err:
         progress.done()
         print(f"a3c: error: {err}", file=sys.stderr)
@@ -520,11 +550,26 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_backend(args: argparse.Namespace) -> None:
+    """Refuse a backend that cannot run here before anything is written."""
+    if args.address is not None and args.backend != "ray":
+        _fail(f"--address {args.address!r} is for --backend ray")
+    if args.backend == "ray":
+        import importlib.util
+
+        from a3c.backends.ray_cluster import INSTALL_HINT
+
+        if importlib.util.find_spec("ray") is None:
+            _fail(INSTALL_HINT)
+
+
 def _bench(args: argparse.Namespace) -> int:
+    from a3c.backends import BackendUnavailable
     from a3c.bench import run_bench
 
     if args.seconds <= 0 or args.warmup < 0:
         _fail(f"--seconds {args.seconds} must be > 0 and --warmup {args.warmup} >= 0")
+    _check_backend(args)
     cfg = _config(args)
     if not args.json:
         print(
@@ -532,7 +577,10 @@ def _bench(args: argparse.Namespace) -> int:
             f"{args.warmup:g} + {args.seconds:g} s, then the environments alone…",
             file=sys.stderr,
         )
-    result = run_bench(cfg, args.seconds, args.warmup)
+    try:
+        result = run_bench(cfg, args.seconds, args.warmup, args.backend, args.address)
+    except BackendUnavailable as err:
+        _fail(str(err))
     if args.json:
         print(json.dumps(result))
     else:

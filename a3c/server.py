@@ -18,6 +18,10 @@ from a3c.model import ActorCritic
 from a3c.optim import learning_rate, rmsprop_step_
 
 
+class ServerLost(RuntimeError):
+    """The global network is gone (its process or node died): the run cannot go on."""
+
+
 class ParameterServer(Protocol):
     """What a learner may do with the global network."""
 
@@ -42,6 +46,27 @@ class ParameterServer(Protocol):
 
     def for_learners(self, learner_ids: list[int]) -> ParameterServer:
         """The handle the learners `learner_ids` (one process or thread) push through."""
+        ...
+
+
+class GlobalServer(ParameterServer, Protocol):
+    """The global network as the trainer sees it: a learner's view plus state for checkpoints."""
+
+    obs_shape: tuple[int, ...]
+    n_actions: int
+
+    def updates(self) -> int:
+        """Gradient updates applied so far."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """{"model": state_dict, "optimizer": {"square_avg", "updates"}, "frames"}."""
+        ...
+
+    def load_state(
+        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+    ) -> None:
+        """Restore parameters, optimizer statistics and counters (before learners start)."""
         ...
 
 

@@ -6,6 +6,7 @@ TensorBoard/CSV figures, progress reports and checkpoints, and owns shutdown.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a3c.backends.local import LearnerHandle, LocalBackend
+from a3c.backends import Backend, LearnerHandle, open_backend
 from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
 from a3c.metrics import MetricsLogger
 from a3c.plot import read_episodes
-from a3c.server import SharedParameterServer
+from a3c.server import GlobalServer, ServerLost
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,24 @@ class Trainer:
         cfg: Config,
         run_dir: Path,
         serial: bool = False,
+        backend: str = "local",
+        address: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         progress_interval_s: float = 1.0,
         resume: dict[str, Any] | None = None,
     ) -> None:
-        """`resume`: a checkpoint of this run (from load_checkpoint) to continue from."""
+        """`resume`: a checkpoint of this run (from load_checkpoint) to continue from.
+
+        `backend`: "local" (processes, or threads with `serial`) or "ray" (actors on the Ray
+        cluster at `address`, or on a local one started for the run).
+        """
         self.resume = resume
         self.segment = 0 if resume is None else int(resume.get("segment", 0)) + 1
         self.cfg = cfg
         self.run_dir = run_dir
         self.serial = serial
+        self.backend = backend
+        self.address = address
         self.on_progress = on_progress
         self.progress_interval_s = progress_interval_s
 
@@ -115,8 +124,11 @@ class Trainer:
         if self.resume is None:
             prepare_run_dir(self.run_dir)
         probe = make_vec_env(cfg, [0])
-        server = SharedParameterServer(cfg, probe.obs_shape, probe.n_actions)
+        obs_shape, n_actions = probe.obs_shape, probe.n_actions
         probe.close()
+        server, backend = open_backend(
+            self.backend, cfg, obs_shape, n_actions, self.serial, self.address
+        )
         state = _RunState(start=time.monotonic())
         resumed_at = None
         if self.resume is not None:
@@ -133,15 +145,16 @@ class Trainer:
             (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
             logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
         except OSError as err:
-            raise RunIOError(self._io_message(err, server.frames())) from None
+            frames = server.frames()
+            backend.close()
+            raise RunIOError(self._io_message(err, frames)) from None
         if resumed_at is not None:  # the recent-score window goes on from the kept games
             state.scores.extend(read_episodes(self.run_dir)[1][-100:])
-        backend = LocalBackend(serial=self.serial)
         # Each resumed segment plays new games: its learners' seeds move up by 1e6.
         learner_cfg = dataclasses.replace(cfg, seed=cfg.seed + 1_000_000 * self.segment)
         handles: list[LearnerHandle] = []
         interrupted = False
-        io_error: OSError | None = None
+        stop_error: OSError | ServerLost | None = None
         try:
             groups = learner_groups(cfg)
             handles = [backend.start(learner_cfg, server, ids) for ids in groups]
@@ -152,17 +165,20 @@ class Trainer:
             self._loop(server, backend, handles, groups, restart, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
-        except OSError as err:  # a full disk, most likely: stop while the last checkpoint is good
-            io_error = err
+        except (OSError, ServerLost) as err:  # a full disk, a lost server: stop, keep what is good
+            stop_error = err
         finally:
             checkpoint, final_error = self._shutdown(server, backend, handles, logger, state)
-        if io_error is not None or final_error is not None:
-            raise RunIOError(self._io_message(io_error or final_error, server.frames()))
+        error = stop_error or final_error
+        if isinstance(error, ServerLost):
+            raise LearnerFailed(f"{error}, so the run stops; {self._last_good()}")
+        if error is not None:
+            raise RunIOError(self._io_message(error, state.final_frames))
         if state.errors and not interrupted:
             raise LearnerFailed(state.errors[0])
         return RunSummary(
             run_dir=self.run_dir,
-            frames=server.frames(),
+            frames=state.final_frames,
             episodes=state.episodes,
             elapsed_s=time.monotonic() - state.start,
             checkpoint=checkpoint,
@@ -174,8 +190,8 @@ class Trainer:
 
     def _loop(
         self,
-        server: SharedParameterServer,
-        backend: LocalBackend,
+        server: GlobalServer,
+        backend: Backend,
         handles: list[LearnerHandle],
         groups: list[list[int]],
         restart: Callable[[int], None],
@@ -231,8 +247,8 @@ class Trainer:
         handle: LearnerHandle,
         ids: list[int],
         restart: Callable[[int], None],
-        backend: LocalBackend,
-        server: SharedParameterServer,
+        backend: Backend,
+        server: GlobalServer,
         logger: MetricsLogger,
         state: _RunState,
     ) -> bool:
@@ -243,10 +259,7 @@ class Trainer:
         # Its traceback may arrive just after the exit was seen: it says more than the status.
         while (record := backend.get(timeout=0.3)) is not None:
             self._handle(record, server, logger, state)
-        code = handle.exitcode or 0
-        cause = state.failures.pop(tuple(ids), None) or (
-            f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        )
+        cause = state.failures.pop(tuple(ids), None) or backend.exit_cause(handle)
         now = time.monotonic()
         window = self.cfg.restart_window_s
         state.crash_times = [t for t in state.crash_times if now - t < window] + [now]
@@ -272,7 +285,7 @@ class Trainer:
         return True
 
     def _skipped_updates(
-        self, record: dict[str, Any], server: SharedParameterServer, state: _RunState
+        self, record: dict[str, Any], server: GlobalServer, state: _RunState
     ) -> None:
         """Log updates a learner skipped for a non-finite gradient; stop if they pile up."""
         now = time.monotonic()
@@ -309,18 +322,18 @@ class Trainer:
 
     def _shutdown(
         self,
-        server: SharedParameterServer,
-        backend: LocalBackend,
+        server: GlobalServer,
+        backend: Backend,
         handles: list[LearnerHandle],
         logger: MetricsLogger,
         state: _RunState,
-    ) -> tuple[Path | None, OSError | None]:
+    ) -> tuple[Path | None, OSError | ServerLost | None]:
         """Stop the learners, keep their last records and write the final checkpoint regardless.
 
         Returns the checkpoint written (None if it could not be) and the first write error.
         """
         backend.stop()
-        error: OSError | None = None
+        error: OSError | ServerLost | None = None
         try:
             # Read while waiting: a learner process cannot exit while its records sit unread.
             deadline = time.monotonic() + 30
@@ -333,35 +346,40 @@ class Trainer:
                 elapsed = time.monotonic() - state.start
                 fps = server.frames() / max(elapsed, 1e-9)
                 logger.training(server.frames(), state.train_record(fps, elapsed, server))
-        except OSError as err:
+        except (OSError, ServerLost) as err:
             error = err
         finally:
             checkpoint = None
             try:
                 checkpoint = self._checkpoint(server, state)
-            except OSError as err:  # save_checkpoint leaves the previous checkpoint as it was
+            except (OSError, ServerLost) as err:  # the previous checkpoint stays as it was
                 error = error or err
             try:
                 logger.close()
             except OSError as err:
                 error = error or err
+            with contextlib.suppress(ServerLost):  # for the summary: the backend goes next
+                state.final_frames = server.frames()
             backend.close()
         return checkpoint, error
 
-    def _io_message(self, err: OSError | None, frames: int) -> str:
+    def _io_message(self, err: OSError | ServerLost | None, frames: int) -> str:
         """One line: what could not be written, and which checkpoint is still good."""
-        assert err is not None
+        assert isinstance(err, OSError)
         what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
-        kept = list_checkpoints(self.run_dir / "checkpoints")
-        last = f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
         return (
-            f"cannot write the run's files ({what}); the run stopped at {frames:,} frames; {last}"
+            f"cannot write the run's files ({what}); the run stopped at {frames:,} frames; "
+            + self._last_good()
         )
+
+    def _last_good(self) -> str:
+        kept = list_checkpoints(self.run_dir / "checkpoints")
+        return f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
 
     def _handle(
         self,
         record: dict[str, Any],
-        server: SharedParameterServer,
+        server: GlobalServer,
         logger: MetricsLogger,
         state: _RunState,
     ) -> None:
@@ -386,7 +404,7 @@ class Trainer:
         elif kind == "error":  # the process exits next; _recover decides what follows
             state.failures[tuple(record["learners"])] = record["error"].strip()
 
-    def _checkpoint(self, server: SharedParameterServer, state: _RunState) -> Path:
+    def _checkpoint(self, server: GlobalServer, state: _RunState) -> Path:
         snapshot = server.state()
         return save_checkpoint(
             self.run_dir / "checkpoints",
@@ -408,6 +426,7 @@ class _RunState:
 
     start: float
     episodes: int = 0
+    final_frames: int = 0
     fps: float = 0.0
     scores: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     errors: list[str] = field(default_factory=list)
@@ -426,9 +445,7 @@ class _RunState:
             frames, total, self.fps, self.episodes, self.recent_mean(), now - self.start
         )
 
-    def train_record(
-        self, fps: float, wall_s: float, server: SharedParameterServer
-    ) -> dict[str, Any]:
+    def train_record(self, fps: float, wall_s: float, server: GlobalServer) -> dict[str, Any]:
         """Average the learners' loss reports since the last record, weighted by updates."""
         record: dict[str, Any] = {
             "frames_per_second": round(fps, 1),

@@ -8,8 +8,9 @@ import queue
 import signal
 import threading
 import traceback
-from typing import Any, Protocol
+from typing import Any
 
+from a3c.backends import LearnerHandle
 from a3c.config import Config
 from a3c.server import ParameterServer
 
@@ -17,17 +18,6 @@ from a3c.server import ParameterServer
 # and no learner inherits the parent's thread pools (forking after OpenMP has run can hang).
 _CONTEXT = mp.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["torch", "numpy", "cv2", "ale_py", "a3c.learner"])
-
-
-class LearnerHandle(Protocol):
-    """A running learner as the trainer sees it."""
-
-    def is_alive(self) -> bool: ...
-
-    def join(self, timeout: float | None = None) -> None: ...
-
-    @property
-    def exitcode(self) -> int | None: ...
 
 
 def process_gone(pid: int) -> bool:
@@ -106,6 +96,10 @@ class LocalBackend:
             return record
         except queue.Empty:
             return None
+
+    def exit_cause(self, handle: LearnerHandle) -> str:
+        code = handle.exitcode or 0
+        return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
     def close(self) -> None:
         if not self.serial:

@@ -1,0 +1,185 @@
+"""The Ray backend on a real two-node Ray cluster on loopback (a head and a second node)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ray.cluster_utils import Cluster
+
+from a3c.checkpoint import list_checkpoints, load_checkpoint
+from a3c.config import Config
+from a3c.trainer import Trainer
+
+ACTORS = ("ray::LearnerActor", "ray::ParameterServerActor")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    made = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "include_dashboard": False},
+    )
+    made.add_node(num_cpus=1)
+    made.wait_for_nodes()
+    yield made
+    made.shutdown()
+
+
+def _train(address: str, run: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "a3c",
+            "train",
+            "--backend",
+            "ray",
+            "--address",
+            address,
+            "--workers",
+            "2",
+            "--learners-per-process",
+            "1",
+            "--run-dir",
+            str(run),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _actor_pids(kind: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", kind], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _no_actors_left(timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(_actor_pids(kind) for kind in ACTORS):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def _frames_logged(run: Path) -> int:
+    """The global frame count of the last training record (train.csv)."""
+    path = run / "train.csv"
+    if not path.exists():
+        return 0
+    rows = path.read_text().splitlines()
+    return int(rows[-1].split(",")[0]) if len(rows) > 1 else 0
+
+
+def test_a_run_on_the_cluster_writes_a_checkpoint_and_leaves_no_actors(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    proc = _train(cluster.address, run, "--frames", "6000")
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert ckpt["frames"] >= 6000 and ckpt["optimizer"]["updates"] > 0
+    assert (run / "episodes.csv").read_text().count("\n") > 1
+    assert _no_actors_left()
+
+
+def test_a_killed_learner_actor_is_restarted_and_the_run_goes_on(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    config = tmp_path / "c.toml"
+    config.write_text("log_interval_s = 0.5\n")
+    proc = _train(cluster.address, run, "--frames", str(10**9), "--config", str(config))
+    deadline = time.monotonic() + 180
+    while _frames_logged(run) < 1000 or len(_actor_pids("ray::LearnerActor")) < 2:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "learners did not start"
+        time.sleep(0.5)
+    os.kill(_actor_pids("ray::LearnerActor")[0], signal.SIGKILL)
+    while not (run / "events.log").exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the death was not noticed"
+        time.sleep(0.5)
+    after_kill = _frames_logged(run)
+    while _frames_logged(run) < after_kill + 2000 or len(_actor_pids("ray::LearnerActor")) < 2:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the frame count stopped rising"
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C on the driver
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
+    assert [e["action"] for e in events] == ["restart"]
+    assert "actor died" in events[0]["cause"]
+    ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert ckpt["frames"] >= after_kill + 2000
+    assert _no_actors_left()
+
+
+def test_a_lost_parameter_server_stops_the_run_with_a_valid_checkpoint(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    config = tmp_path / "c.toml"
+    config.write_text("checkpoint_interval_s = 1.0\n")
+    proc = _train(cluster.address, run, "--frames", str(10**9), "--config", str(config))
+    deadline = time.monotonic() + 180
+    while not list_checkpoints(run / "checkpoints"):
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "no checkpoint"
+        time.sleep(0.5)
+    os.kill(_actor_pids("ray::ParameterServerActor")[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("a3c: error: the parameter-server actor died") and "last good" in last
+    load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert _no_actors_left()
+
+
+def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cfg = Config(workers=2, learners_per_process=1, t_max=5, frames=2000)
+    Trainer(cfg, run, serial=True).run()  # local
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "a3c",
+            "train",
+            "--resume",
+            str(run),
+            "--backend",
+            "ray",
+            "--address",
+            cluster.address,
+            "--frames",
+            "5000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    ray_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert ray_ckpt["frames"] >= 5000 and ray_ckpt["segment"] == 1
+    back = subprocess.run(
+        [sys.executable, "-m", "a3c", "train", "--resume", str(run), "--frames", "7000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert back.returncode == 0, back.stderr
+    local_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert local_ckpt["frames"] >= 7000 and local_ckpt["segment"] == 2
+    assert local_ckpt["optimizer"]["updates"] > ray_ckpt["optimizer"]["updates"]
