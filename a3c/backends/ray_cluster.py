@@ -12,6 +12,7 @@ import collections
 import contextlib
 import logging
 import os
+import time
 import traceback
 import warnings
 from typing import Any
@@ -164,8 +165,6 @@ class _BatchedSink:
     """Sends a learner's records to the trainer's queue a few times a second, not one by one."""
 
     def __init__(self, queue: Any, interval_s: float = 0.25) -> None:
-        import time
-
         self._clock = time.monotonic
         self.queue = queue
         self.interval_s = interval_s
@@ -250,6 +249,20 @@ class RayLearnerHandle:
         return self._exitcode
 
 
+def _wait_until_restarted(actor: Any, timeout_s: float = 120.0) -> bool:
+    """After a learner actor died, wait while Ray restarts it; False if it is dead for good."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.pid.remote(), timeout=max(1.0, deadline - time.monotonic()))
+            return True
+        except ray.exceptions.ActorUnavailableError:  # restarting: ask again shortly
+            time.sleep(0.5)
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            return False
+    return False
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
@@ -268,7 +281,9 @@ class RayBackend:
     def start(self, cfg: Config, server: GlobalServer, learner_ids: list[int]) -> LearnerHandle:
         key = tuple(learner_ids)
         actor: Any = self.actors.get(key)
-        if actor is None:  # a restart reuses the actor: Ray has started a new process for it
+        if actor is not None and not _wait_until_restarted(actor):
+            actor = None  # Ray gave up on it (or its node is gone for good): make a new one
+        if actor is None:
             actor = (
                 ray.remote(LearnerActor)
                 .options(
