@@ -186,20 +186,19 @@ class _BatchedSink:
 class LearnerActor:
     """Runs a group of actor-learners (`run_learners`) against the parameter-server actor."""
 
-    def __init__(self, server_actor: Any, queue: Any) -> None:
+    def __init__(self) -> None:
         import cv2
 
         torch.set_num_threads(1)
         cv2.setNumThreads(1)
         _quiet_readonly_warning()
-        self.server_actor = server_actor
-        self.queue = queue
 
-    def run(self, cfg: Config, learner_ids: list[int]) -> None:
+    def run(self, server_actor: Any, queue: Any, cfg: Config, learner_ids: list[int]) -> None:
+        """Train until the budget is spent or the server says stop (called again on restart)."""
         from a3c.learner import run_learners
 
-        client = RayServerClient(self.server_actor)
-        sink = _BatchedSink(self.queue)
+        client = RayServerClient(server_actor)
+        sink = _BatchedSink(queue)
         try:
             run_learners(cfg, client, learner_ids, sink, lambda: client.stopping)
         except Exception:
@@ -291,10 +290,10 @@ class RayBackend:
                     max_restarts=-1,
                     name=f"a3c-learners-{'-'.join(map(str, learner_ids))}",
                 )
-                .remote(self.server.actor, self.queue)
+                .remote()
             )
             self.actors[key] = actor
-        return RayLearnerHandle(actor.run.remote(cfg, learner_ids))
+        return RayLearnerHandle(actor.run.remote(self.server.actor, self.queue, cfg, learner_ids))
 
     def stop(self) -> None:
         self.server.actor.request_stop.remote()
