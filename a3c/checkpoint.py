@@ -52,7 +52,7 @@ def save_checkpoint(directory: Path, state: dict[str, Any], keep: int) -> Path:
         os.replace(tmp, path)
         _fsync_directory(directory)  # make the rename itself durable before old files go
     except OSError as err:  # name the checkpoint, not a temp file or nothing
-        raise OSError(err.errno, err.strerror, str(path)) from err
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     finally:
         if tmp.exists():
             tmp.unlink()

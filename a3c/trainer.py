@@ -129,27 +129,11 @@ class Trainer:
         server, backend = open_backend(
             self.backend, cfg, obs_shape, n_actions, self.serial, self.address
         )
-        state = _RunState(start=time.monotonic())
-        resumed_at = None
-        if self.resume is not None:
-            ckpt = self.resume
-            server.load_state(
-                ckpt["model"],
-                ckpt["optimizer"]["square_avg"],
-                ckpt["frames"],
-                ckpt["optimizer"]["updates"],
-            )
-            state.episodes = int(ckpt["episodes"])
-            resumed_at = int(ckpt["frames"])
         try:
-            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-            logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
-        except OSError as err:
-            frames = server.frames()
+            state, logger = self._set_up(server)
+        except BaseException:  # nothing may be left running in a cluster
             backend.close()
-            raise RunIOError(self._io_message(err, frames)) from None
-        if resumed_at is not None:  # the recent-score window goes on from the kept games
-            state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+            raise
         # Each resumed segment plays new games: its learners' seeds move up by 1e6.
         learner_cfg = dataclasses.replace(cfg, seed=cfg.seed + 1_000_000 * self.segment)
         handles: list[LearnerHandle] = []
@@ -187,6 +171,30 @@ class Trainer:
             frame_samples=state.frame_samples,
             learner_reports=state.reports,
         )
+
+    def _set_up(self, server: GlobalServer) -> tuple[_RunState, MetricsLogger]:
+        """Restore the resumed checkpoint into the server; open config and metrics files."""
+        cfg = self.cfg
+        state = _RunState(start=time.monotonic())
+        resumed_at = None
+        if self.resume is not None:
+            ckpt = self.resume
+            server.load_state(
+                ckpt["model"],
+                ckpt["optimizer"]["square_avg"],
+                ckpt["frames"],
+                ckpt["optimizer"]["updates"],
+            )
+            state.episodes = int(ckpt["episodes"])
+            resumed_at = int(ckpt["frames"])
+        try:
+            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
+            if resumed_at is not None:  # the recent-score window goes on from the kept games
+                state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+        except OSError as err:
+            raise RunIOError(self._io_message(err, server.frames())) from None
+        return state, logger
 
     def _loop(
         self,
@@ -351,16 +359,18 @@ class Trainer:
         finally:
             checkpoint = None
             try:
-                checkpoint = self._checkpoint(server, state)
-            except (OSError, ServerLost) as err:  # the previous checkpoint stays as it was
-                error = error or err
-            try:
-                logger.close()
-            except OSError as err:
-                error = error or err
-            with contextlib.suppress(ServerLost):  # for the summary: the backend goes next
-                state.final_frames = server.frames()
-            backend.close()
+                try:
+                    checkpoint = self._checkpoint(server, state)
+                except (OSError, ServerLost) as err:  # the previous checkpoint stays as it was
+                    error = error or err
+                try:
+                    logger.close()
+                except OSError as err:
+                    error = error or err
+                with contextlib.suppress(ServerLost):  # for the summary: the backend goes next
+                    state.final_frames = server.frames()
+            finally:  # even when a second Ctrl-C cuts the above short
+                backend.close()
         return checkpoint, error
 
     def _io_message(self, err: OSError | ServerLost | None, frames: int) -> str:

@@ -1,5 +1,6 @@
 """Wrong input anywhere (config files, checkpoints, run dirs, a full disk): exit 2, one line."""
 
+import re
 import resource
 import signal
 import subprocess
@@ -119,6 +120,8 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(run: Path, tmp_pat
         "train", "--resume", str(full), "--frames", "3000", "--serial", preexec_fn=_small_disk
     )
     _one_error_line(result, "cannot write the run's files (File too large: ")
+    # It names the checkpoint it could not write, not a temp file.
+    assert re.search(r"File too large: \S+/checkpoints/ckpt_\d{12}\.pt\)", result.stderr)
     assert f"the last good checkpoint is {previous[-1]}" in result.stderr
     assert list_checkpoints(full / "checkpoints") == previous
     assert previous[-1].read_bytes() == before

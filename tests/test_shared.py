@@ -111,7 +111,9 @@ def test_a_learner_killed_while_counting_cannot_stall_the_others() -> None:
     server = _server(workers=2)
     victim = _CONTEXT.Process(target=_count, args=(server.for_learners([0]), 10**9))
     victim.start()
+    deadline = time.monotonic() + 60
     while server.frames() < 3000:  # it is counting, as fast as it can
+        assert victim.is_alive() and time.monotonic() < deadline, "the counting process stalled"
         time.sleep(0.01)
     os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
     victim.join(timeout=30)

@@ -12,6 +12,7 @@ import collections
 import contextlib
 import logging
 import os
+import signal
 import time
 import traceback
 import warnings
@@ -160,6 +161,11 @@ class RayServerClient:
     def for_learners(self, learner_ids: list[int]) -> RayServerClient:
         return self
 
+    def wait_for_pushes(self) -> None:
+        """Block until the server has applied every push sent so far."""
+        ray.get(self._pending)
+        self._pending.clear()
+
 
 class _BatchedSink:
     """Sends a learner's records to the trainer's queue a few times a second, not one by one."""
@@ -201,6 +207,9 @@ class LearnerActor:
         sink = _BatchedSink(queue)
         try:
             run_learners(cfg, client, learner_ids, sink, lambda: client.stopping)
+            # The trainer's final checkpoint comes after this call returns: it must hold the
+            # last pushes (other callers' calls are not ordered after ours).
+            client.wait_for_pushes()
         except Exception:
             sink.put({"kind": "error", "learners": learner_ids, "error": traceback.format_exc()})
             raise
@@ -212,15 +221,28 @@ class LearnerActor:
 
 
 class RayLearnerHandle:
-    """A learner group's current `run` call, seen as a process-like handle."""
+    """A learner group's actor and its current `run` call, seen as a process-like handle.
 
-    def __init__(self, ref: Any) -> None:
-        self.ref = ref
+    After a death Ray restarts the actor's process; until it answers, the handle pings it (never
+    blocking the trainer) and only then starts `run` again.
+    """
+
+    def __init__(self, actor: Any, run_args: tuple[Any, ...], restarting: bool) -> None:
+        self.actor = actor
+        self.run_args = run_args
+        self.ref: Any = None
+        self.ping: Any = actor.pid.remote() if restarting else None
+        if not restarting:
+            self.ref = actor.run.remote(*run_args)
         self._exitcode: int | None = None
         self.cause = ""
+        self.gave_up = False  # the actor cannot be restarted: a new one is needed
 
     def _poll(self, timeout: float = 0.0) -> None:
         if self._exitcode is not None:
+            return
+        if self.ping is not None:
+            self._poll_restart(timeout)
             return
         ready, _ = ray.wait([self.ref], timeout=timeout)
         if not ready:
@@ -234,6 +256,26 @@ class RayLearnerHandle:
         except ray.exceptions.RayTaskError as err:  # run_learners raised; the record says more
             self._exitcode = 1
             self.cause = "raised " + _first_line(err)
+        except ray.exceptions.RayError as err:  # its results were lost, or Ray itself failed
+            self._exitcode = 1
+            self.cause = "failed in Ray: " + _first_line(err)
+
+    def _poll_restart(self, timeout: float) -> None:
+        ready, _ = ray.wait([self.ping], timeout=timeout)
+        if not ready:
+            return
+        try:
+            ray.get(self.ping)
+        except ray.exceptions.ActorUnavailableError:  # still restarting: ask again
+            self.ping = self.actor.pid.remote()
+            return
+        except ray.exceptions.RayError as err:
+            self._exitcode = -1
+            self.cause = "actor could not be restarted: " + _first_line(err)
+            self.gave_up = True
+            return
+        self.ping = None
+        self.ref = self.actor.run.remote(*self.run_args)
 
     def is_alive(self) -> bool:
         self._poll()
@@ -248,20 +290,6 @@ class RayLearnerHandle:
         return self._exitcode
 
 
-def _wait_until_restarted(actor: Any, timeout_s: float = 120.0) -> bool:
-    """After a learner actor died, wait while Ray restarts it; False if it is dead for good."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            ray.get(actor.pid.remote(), timeout=max(1.0, deadline - time.monotonic()))
-            return True
-        except ray.exceptions.ActorUnavailableError:  # restarting: ask again shortly
-            time.sleep(0.5)
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            return False
-    return False
-
-
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
@@ -270,30 +298,38 @@ def _first_line(err: BaseException) -> str:
 class RayBackend:
     """Learner groups as Ray actors that Ray restarts when they die."""
 
-    def __init__(self, server: RayServer, cpus_per_group: float) -> None:
+    def __init__(self, server: RayServer, cpus_per_group: float, here: Any) -> None:
         self.server = server
         self.cpus_per_group = cpus_per_group
-        self.queue = Queue(actor_options={"num_cpus": 0})
+        self.queue = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
         self.actors: dict[tuple[int, ...], Any] = {}
+        self.handles: dict[tuple[int, ...], RayLearnerHandle] = {}
         self.buffer: collections.deque[dict[str, Any]] = collections.deque()
 
     def start(self, cfg: Config, server: GlobalServer, learner_ids: list[int]) -> LearnerHandle:
         key = tuple(learner_ids)
         actor: Any = self.actors.get(key)
-        if actor is not None and not _wait_until_restarted(actor):
-            actor = None  # Ray gave up on it (or its node is gone for good): make a new one
+        last = self.handles.get(key)
+        if actor is not None and last is not None and last.gave_up:
+            with contextlib.suppress(Exception):
+                ray.kill(actor, no_restart=True)
+            actor = None
+        restarting = actor is not None  # Ray is restarting its process (max_restarts)
         if actor is None:
             actor = (
                 ray.remote(LearnerActor)
                 .options(
                     num_cpus=self.cpus_per_group,
                     max_restarts=-1,
-                    name=f"a3c-learners-{'-'.join(map(str, learner_ids))}",
                 )
                 .remote()
             )
             self.actors[key] = actor
-        return RayLearnerHandle(actor.run.remote(self.server.actor, self.queue, cfg, learner_ids))
+        handle = RayLearnerHandle(
+            actor, (self.server.actor, self.queue, cfg, learner_ids), restarting
+        )
+        self.handles[key] = handle
+        return handle
 
     def stop(self) -> None:
         self.server.actor.request_stop.remote()
@@ -301,12 +337,17 @@ class RayBackend:
     def get(self, timeout: float) -> dict[str, Any] | None:
         if not self.buffer:
             try:
-                self.buffer.append(self.queue.get(block=True, timeout=timeout))
+                if timeout > 0:
+                    self.buffer.append(self.queue.get(block=True, timeout=timeout))
+                else:
+                    self.buffer.append(self.queue.get_nowait())
+                waiting = self.queue.qsize()
+                if waiting:
+                    self.buffer.extend(self.queue.get_nowait_batch(waiting))
             except QueueEmpty:
                 return None
-            waiting = self.queue.qsize()
-            if waiting:
-                self.buffer.extend(self.queue.get_nowait_batch(waiting))
+            except ray.exceptions.RayActorError as err:  # it lives beside the server
+                raise ServerLost(f"the trainer's record queue died ({_first_line(err)})") from None
         return self.buffer.popleft()
 
     def exit_cause(self, handle: LearnerHandle) -> str:
@@ -329,6 +370,9 @@ def open_ray(
     """Connect to the cluster at `address` (or start a local one) and start the server actor."""
     if ray is None:
         raise BackendUnavailable(INSTALL_HINT)
+    # ray.init installs its own SIGTERM handler (a plain exit); the trainer's must stay, so that
+    # SIGTERM stops a run as Ctrl-C does, with a final checkpoint.
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(
             address=address,
@@ -339,16 +383,22 @@ def open_ray(
     except (ConnectionError, RuntimeError, ValueError) as err:
         where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
         raise BackendUnavailable(f"cannot connect to {where}: {_first_line(err)}") from None
-    # The server lives on the driver's node: checkpoints and the run's state stay here.
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    actor = (
-        ray.remote(ParameterServerActor)
-        .options(num_cpus=0, max_restarts=0, scheduling_strategy=here)
-        .remote(cfg, obs_shape, n_actions)
-    )
-    server = RayServer(actor, obs_shape, n_actions)
-    server.frames()  # wait until it is up, so that a failure shows here
-    # One CPU per learner group, or a share of the cluster's if there are more groups than CPUs.
-    cpus = float(ray.cluster_resources().get("CPU", 1.0))
-    groups = len(learner_groups(cfg))
-    return server, RayBackend(server, min(1.0, cpus / groups))
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    try:
+        # The server and the record queue live on the driver's node, with the run's files.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        actor = (
+            ray.remote(ParameterServerActor)
+            .options(num_cpus=0, max_restarts=0, scheduling_strategy=here)
+            .remote(cfg, obs_shape, n_actions)
+        )
+        server = RayServer(actor, obs_shape, n_actions)
+        server.frames()  # wait until it is up, so that a failure shows here
+        # One CPU per learner group, or a share of the cluster's if there are more groups.
+        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        groups = len(learner_groups(cfg))
+        return server, RayBackend(server, min(1.0, cpus / groups), here)
+    except (ServerLost, ray.exceptions.RayError) as err:
+        ray.shutdown()
+        raise BackendUnavailable(f"cannot start the parameter server: {_first_line(err)}") from None
