@@ -71,7 +71,11 @@ def training_throughput(
             cfg, Path(tmp) / "run", progress_interval_s=0.5, backend=backend, address=address
         )
         summary = trainer.run(time_limit_s=warmup_s + seconds)
-    samples = [s for s in summary.frame_samples if s[0] >= warmup_s]
+    # The warm-up starts with the first frames: starting processes (or Ray actors) is not in it.
+    if summary.first_frames_s is None:
+        raise RuntimeError("the learners produced no frames")
+    window_start = summary.first_frames_s + warmup_s
+    samples = [s for s in summary.frame_samples if s[0] >= window_start]
     if len(samples) < 2:
         raise RuntimeError(f"no throughput samples after the {warmup_s:g} s warm-up")
     start, end = samples[0], samples[-1]
@@ -81,7 +85,7 @@ def training_throughput(
     for reports in summary.learner_reports.values():
         # Each process's cumulative phase times, from its last report before the window to its
         # final one (written when it stopped at the end of the window).
-        before = [r for r in reports if r["wall_s"] < warmup_s]
+        before = [r for r in reports if r["wall_s"] < window_start]
         base = before[-1]["seconds"] if before else dict.fromkeys(PHASES, 0.0)
         for phase in PHASES:
             spent[phase] += reports[-1]["seconds"][phase] - base[phase]

@@ -65,6 +65,7 @@ class RunSummary:
     interrupted: bool
     # For benchmarks: (elapsed_s, frames) samples, and each learner's latest timing report.
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
+    first_frames_s: float | None = None  # seconds from start to the learners' first frames
     learner_reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -119,7 +120,10 @@ class Trainer:
         self.progress_interval_s = progress_interval_s
 
     def run(self, time_limit_s: float | None = None) -> RunSummary:
-        """Train; on KeyboardInterrupt stop the learners and still write a final checkpoint."""
+        """Train; on KeyboardInterrupt stop the learners and still write a final checkpoint.
+
+        `time_limit_s` counts from the learners' first frames, so start-up is not part of it.
+        """
         cfg = self.cfg
         if self.resume is None:
             prepare_run_dir(self.run_dir)
@@ -169,6 +173,7 @@ class Trainer:
             recent_mean_score=state.recent_mean(),
             interrupted=interrupted,
             frame_samples=state.frame_samples,
+            first_frames_s=state.first_frames_s,
             learner_reports=state.reports,
         )
 
@@ -213,6 +218,7 @@ class Trainer:
         next_progress = now
         next_checkpoint = now + cfg.checkpoint_interval_s
         last_log = (now, server.frames())
+        initial_frames = last_log[1]
         # A crashed process keeps the loop going until it has been restarted.
         while any(h.is_alive() or h.exitcode not in (0, None) for h in handles):
             record = backend.get(timeout=0.1)
@@ -231,6 +237,8 @@ class Trainer:
                     return
             now = time.monotonic()
             frames = server.frames()
+            if state.first_frames_s is None and frames > initial_frames:
+                state.first_frames_s = now - state.start
             if now >= next_log:
                 fps = (frames - last_log[1]) / max(now - last_log[0], 1e-9)
                 last_log = (now, frames)
@@ -246,8 +254,11 @@ class Trainer:
             if now >= next_checkpoint:
                 self._checkpoint(server, state)
                 next_checkpoint = now + cfg.checkpoint_interval_s
-            if time_limit_s is not None and now - state.start >= time_limit_s:
-                return
+            started = state.first_frames_s
+            if time_limit_s is not None and started is not None:  # start-up is not counted
+                running = now - state.start - started
+                if running >= time_limit_s:
+                    return
 
     def _recover(
         self,
@@ -437,6 +448,7 @@ class _RunState:
     start: float
     episodes: int = 0
     final_frames: int = 0
+    first_frames_s: float | None = None  # when the learners' first frames arrived
     fps: float = 0.0
     scores: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     errors: list[str] = field(default_factory=list)
