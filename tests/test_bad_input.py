@@ -127,3 +127,29 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(run: Path, tmp_pat
     assert previous[-1].read_bytes() == before
     assert load_checkpoint(previous[-1])["frames"] >= 1000
     assert [p.name for p in (full / "checkpoints").iterdir()] == [previous[-1].name]  # no temp
+
+
+def test_ray_backend_without_ray_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from a3c.cli import main
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ray" else real_find_spec(name, *a),
+    )
+    for command in (["train", "--run-dir", str(tmp_path / "r")], ["bench"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "--backend", "ray"])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "pip install '.[ray]'" in err[0]
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--address", "auto", "--run-dir", str(tmp_path / "r")])
+    assert exit_.value.code == 2
+    assert "--address 'auto' is for --backend ray" in capsys.readouterr().err
