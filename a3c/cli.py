@@ -510,6 +510,9 @@ def _train(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # A command started in the background of a script inherits SIGINT ignored; `kill -INT` (and
+    # Ctrl-C) must still stop it cleanly, with a final checkpoint.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         trainer = Trainer(
             cfg,

@@ -29,6 +29,11 @@ def _learner_pids(trainer: int) -> list[int]:
     return [pid for child in _children(trainer) for pid in _children(child)]
 
 
+def _as_background_job() -> None:
+    """In the child: SIGINT ignored, as `cmd &` in a script leaves it; kill -INT must still work."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start(
     run: Path, frames: int, *extra: str, output: Any = subprocess.PIPE
 ) -> subprocess.Popen[str]:
@@ -51,6 +56,7 @@ def _start(
         stdout=output,
         stderr=output,
         text=True,
+        preexec_fn=_as_background_job,
     )
 
 

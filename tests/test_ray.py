@@ -54,6 +54,8 @@ def _train(address: str, run: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As a script's `cmd &` would start it: SIGINT ignored, which the driver must undo.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
 
 
