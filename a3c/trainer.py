@@ -384,9 +384,8 @@ class Trainer:
                 backend.close()
         return checkpoint, error
 
-    def _io_message(self, err: OSError | ServerLost | None, frames: int) -> str:
+    def _io_message(self, err: OSError, frames: int) -> str:
         """One line: what could not be written, and which checkpoint is still good."""
-        assert isinstance(err, OSError)
         what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
         return (
             f"cannot write the run's files ({what}); the run stopped at {frames:,} frames; "

@@ -4,9 +4,7 @@ import re
 import resource
 import signal
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -14,12 +12,7 @@ import torch
 from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from a3c.config import Config
 from a3c.trainer import Trainer
-
-
-def _a3c(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=300, **kwargs
-    )
+from tests.helpers import run_a3c
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -57,7 +50,7 @@ def test_bad_config_files(tmp_path: Path, command: str, toml: str, needle: str) 
     config = tmp_path / "c.toml"
     config.write_text(toml)
     extra = ["--run-dir", str(tmp_path / "r")] if command == "train" else ["--seconds", "1"]
-    _one_error_line(_a3c(command, "--config", str(config), *extra), needle)
+    _one_error_line(run_a3c(command, "--config", str(config), *extra), needle)
     assert not (tmp_path / "r").exists()
 
 
@@ -67,7 +60,7 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     data = torch.load(path, weights_only=True)
     data["version"] = 99
     torch.save(data, path)
-    _one_error_line(_a3c("train", "--resume", str(newer), "--frames", "5000"), "version 99")
+    _one_error_line(run_a3c("train", "--resume", str(newer), "--frames", "5000"), "version 99")
 
     other_net = _copy_run(run, tmp_path / "other-net")
     path = list_checkpoints(other_net / "checkpoints")[-1]
@@ -78,28 +71,30 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     save_checkpoint(path.parent, data, keep=1)
     before = {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()}
     _one_error_line(
-        _a3c("train", "--resume", str(other_net), "--frames", "5000"), "do not fit the network"
+        run_a3c("train", "--resume", str(other_net), "--frames", "5000"), "do not fit the network"
     )
     assert {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()} == before
 
     not_ckpt = _copy_run(run, tmp_path / "not-ckpt")
     path = list_checkpoints(not_ckpt / "checkpoints")[-1]
     path.write_bytes(b"not a checkpoint at all")
-    _one_error_line(_a3c("train", "--resume", str(not_ckpt), "--frames", "5000"), "not a readable")
+    _one_error_line(
+        run_a3c("train", "--resume", str(not_ckpt), "--frames", "5000"), "not a readable"
+    )
 
 
 def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     _one_error_line(
-        _a3c("train", "--run-dir", str(blocker / "run"), "--frames", "100"),
+        run_a3c("train", "--run-dir", str(blocker / "run"), "--frames", "100"),
         "cannot write run directory",
     )
     # Root ignores permission bits, so make the file the resume must append to a directory.
     stuck = _copy_run(run, tmp_path / "stuck")
     (stuck / "resumes.jsonl").mkdir()
     _one_error_line(
-        _a3c("train", "--resume", str(stuck), "--frames", "5000"), "cannot write run directory"
+        run_a3c("train", "--resume", str(stuck), "--frames", "5000"), "cannot write run directory"
     )
 
 
@@ -116,7 +111,7 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(run: Path, tmp_pat
     full = _copy_run(run, tmp_path / "full")
     previous = list_checkpoints(full / "checkpoints")
     before = previous[-1].read_bytes()
-    result = _a3c(
+    result = run_a3c(
         "train", "--resume", str(full), "--frames", "3000", "--serial", preexec_fn=_small_disk
     )
     _one_error_line(result, "cannot write the run's files (File too large: ")

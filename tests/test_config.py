@@ -1,12 +1,11 @@
 """Presets, config files and the one validation step; bad input exits 2 with one clear line."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from a3c.config import PRESETS, Config, ConfigError, learner_groups, make_config
+from tests.helpers import run_a3c
 
 
 def test_seed_preset_is_the_seed() -> None:
@@ -83,12 +82,6 @@ def test_learner_groups() -> None:
     assert learner_groups(cfg) == [[0, 3], [1, 4], [2]]
 
 
-def _a3c(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=120, cwd=cwd
-    )
-
-
 @pytest.mark.parametrize(
     "args,needle",
     [
@@ -101,7 +94,9 @@ def _a3c(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
-    result = _a3c(*args, "--run-dir", str(tmp_path / "r")) if args[0] == "train" else _a3c(*args)
+    result = (
+        run_a3c(*args, "--run-dir", str(tmp_path / "r")) if args[0] == "train" else run_a3c(*args)
+    )
     assert result.returncode == 2
     assert needle in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(("a3c: error:", "a3c train: error:"))
@@ -111,7 +106,7 @@ def test_cli_bad_input_exits_2_with_one_line(args: list[str], needle: str, tmp_p
 def test_cli_negative_lr_in_config_file(tmp_path: Path) -> None:
     file = tmp_path / "c.toml"
     file.write_text("lr = -1e-3\n")
-    result = _a3c("train", "--config", str(file), "--run-dir", str(tmp_path / "r"))
+    result = run_a3c("train", "--config", str(file), "--run-dir", str(tmp_path / "r"))
     assert result.returncode == 2
     assert result.stderr.strip() == "a3c: error: lr = -0.001 must be a positive number"
 
@@ -120,14 +115,14 @@ def test_run_dir_with_a_run_is_never_overwritten(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    result = _a3c("train", "--run-dir", str(run), "--frames", "100")
+    result = run_a3c("train", "--run-dir", str(run), "--frames", "100")
     assert result.returncode == 2
     assert "already holds a run" in result.stderr
     assert (run / "config.json").read_text() == "{}"
 
 
 def test_help_documents_defaults() -> None:
-    result = _a3c("train", "--help")
+    result = run_a3c("train", "--help")
     assert result.returncode == 0
     for option in ("--preset", "--env", "--workers", "--frames", "--run-dir", "--seed", "--config"):
         assert option in result.stdout

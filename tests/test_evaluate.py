@@ -1,8 +1,6 @@
 """evaluate, play and plot on checkpoints and runs written by the trainer; bad files refused."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -14,6 +12,7 @@ from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config
 from a3c.evaluate import evaluate, load_agent
 from a3c.trainer import Trainer
+from tests.helpers import run_a3c
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +27,8 @@ def checkpoint(run_dir: Path) -> Path:
     return list_checkpoints(run_dir / "checkpoints")[-1]
 
 
-def _a3c(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "a3c", *args], capture_output=True, text=True, timeout=300
-    )
-
-
 def test_evaluate_json_fields_and_varied_noops(checkpoint: Path) -> None:
-    result = _a3c("evaluate", str(checkpoint), "--episodes", "4", "--sample", "--json")
+    result = run_a3c("evaluate", str(checkpoint), "--episodes", "4", "--sample", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     for key in ("mean", "median", "std", "min", "max", "episodes", "frames", "protocol"):
@@ -69,7 +62,7 @@ def test_play_writes_a_video_with_every_frame(
     checkpoint: Path, tmp_path: Path, suffix: str
 ) -> None:
     video = tmp_path / f"game{suffix}"
-    result = _a3c("play", str(checkpoint), "--video", str(video), "--fps", "30")
+    result = run_a3c("play", str(checkpoint), "--video", str(video), "--fps", "30")
     assert result.returncode == 0, result.stderr
     frames = int(result.stdout.split("(")[1].split(" frames")[0].replace(",", ""))
     if suffix == ".mp4":
@@ -93,13 +86,7 @@ def test_play_writes_a_video_with_every_frame(
 
 
 def test_play_without_display_says_how_to_record(checkpoint: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "a3c", "play", str(checkpoint)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    result = run_a3c("play", str(checkpoint), timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert "--video" in result.stderr
 
@@ -109,11 +96,11 @@ def test_plot_two_runs(run_dir: Path, tmp_path: Path) -> None:
     second.mkdir()
     (second / "episodes.csv").write_text((run_dir / "episodes.csv").read_text())
     out = tmp_path / "curves.png"
-    result = _a3c("plot", str(run_dir), str(second), "-o", str(out), "--window", "5")
+    result = run_a3c("plot", str(run_dir), str(second), "-o", str(out), "--window", "5")
     assert result.returncode == 0, result.stderr
     with Image.open(out) as png:
         assert png.format == "PNG" and png.size[0] > 400
-    missing = _a3c("plot", str(tmp_path / "nope"), "-o", str(out))
+    missing = run_a3c("plot", str(tmp_path / "nope"), "-o", str(out))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
@@ -146,7 +133,7 @@ def test_bad_checkpoints_refused_and_left_untouched(
     for kind, path in _bad_checkpoints(checkpoint, tmp_path).items():
         before = path.read_bytes() if path.exists() else None
         extra = ["--video", str(tmp_path / "v.mp4")] if command == "play" else []
-        result = _a3c(command, str(path), "--episodes", "1", *extra)
+        result = run_a3c(command, str(path), "--episodes", "1", *extra)
         assert result.returncode == 2, (kind, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("a3c: error:"), (kind, lines)

@@ -17,6 +17,7 @@ from a3c.backends.local import process_gone
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config
 from a3c.trainer import LearnerFailed, Trainer
+from tests.helpers import run_a3c
 
 
 def _children(pid: int) -> list[int]:
@@ -192,20 +193,8 @@ def test_trainer_killed_while_saving_leaves_a_checkpoint_to_resume(tmp_path: Pat
         assert time.monotonic() < deadline, "processes outlived the killed trainer"
         time.sleep(0.2)
     latest = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])  # loads: not torn
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "a3c",
-            "train",
-            "--resume",
-            str(run),
-            "--frames",
-            str(latest["frames"] + 2000),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
+    resumed = run_a3c(
+        "train", "--resume", str(run), "--frames", str(latest["frames"] + 2000), timeout=180
     )
     assert resumed.returncode == 0, resumed.stderr
     assert load_checkpoint(list_checkpoints(run / "checkpoints")[-1])["frames"] >= (

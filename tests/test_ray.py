@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from ray.cluster_utils import Cluster
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config
 from a3c.trainer import Trainer
+from tests.helpers import run_a3c
 
 ACTORS = ("ray::LearnerActor", "ray::ParameterServerActor", "ray::_QueueActor")
 
@@ -73,6 +74,17 @@ def _no_actors_left(timeout: float = 30) -> bool:
     return True
 
 
+def _wait_for(
+    proc: subprocess.Popen[str], done: Callable[[], bool], what: str, timeout: float = 180
+) -> None:
+    """Poll `done()` while the driver runs; fail with `what` (or its stderr) if it never holds."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
 def _frames_logged(run: Path) -> int:
     """The global frame count of the last training record (train.csv)."""
     path = run / "train.csv"
@@ -88,11 +100,7 @@ def test_ctrl_c_on_the_driver_writes_a_checkpoint_and_leaves_no_actors(
     run = tmp_path / "run"
     proc = _train(cluster.address, run, "--frames", str(10**9))
     try:
-        deadline = time.monotonic() + 180
-        while _frames_logged(run) < 3000:
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no progress"
-            time.sleep(0.5)
+        _wait_for(proc, lambda: _frames_logged(run) >= 3000, "no progress")
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
     finally:
@@ -125,23 +133,15 @@ def test_a_killed_learner_actor_is_restarted_and_the_run_goes_on(
 
 
 def _kill_a_learner_then_stop(proc: subprocess.Popen[str], run: Path) -> None:
-    deadline = time.monotonic() + 180
-    while _frames_logged(run) < 1000 or len(_actor_pids("ray::LearnerActor")) < 2:
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, "learners did not start"
-        time.sleep(0.5)
+    def learners_at(frames: int) -> Callable[[], bool]:
+        return lambda: _frames_logged(run) >= frames and len(_actor_pids("ray::LearnerActor")) >= 2
+
+    _wait_for(proc, learners_at(1000), "learners did not start")
     os.kill(_actor_pids("ray::LearnerActor")[0], signal.SIGKILL)
-    deadline = time.monotonic() + 180  # each phase has its own time: a restart imports torch
-    while not (run / "events.log").exists():
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, "the death was not noticed"
-        time.sleep(0.5)
+    # Each phase has its own time: a restart imports torch.
+    _wait_for(proc, (run / "events.log").exists, "the death was not noticed")
     after_kill = _frames_logged(run)
-    deadline = time.monotonic() + 180
-    while _frames_logged(run) < after_kill + 2000 or len(_actor_pids("ray::LearnerActor")) < 2:
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, "the frame count stopped rising"
-        time.sleep(0.5)
+    _wait_for(proc, learners_at(after_kill + 2000), "the frame count stopped rising")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr
@@ -155,11 +155,7 @@ def test_a_lost_parameter_server_stops_the_run_with_a_valid_checkpoint(
     config.write_text("checkpoint_interval_s = 1.0\n")
     proc = _train(cluster.address, run, "--frames", str(10**9), "--config", str(config))
     try:
-        deadline = time.monotonic() + 180
-        while not list_checkpoints(run / "checkpoints"):
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no checkpoint"
-            time.sleep(0.5)
+        _wait_for(proc, lambda: bool(list_checkpoints(run / "checkpoints")), "no checkpoint")
         os.kill(_actor_pids("ray::ParameterServerActor")[0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=120)
     finally:
@@ -175,34 +171,21 @@ def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) ->
     run = tmp_path / "run"
     cfg = Config(workers=2, learners_per_process=1, t_max=5, frames=2000)
     Trainer(cfg, run, serial=True).run()  # local
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "a3c",
-            "train",
-            "--resume",
-            str(run),
-            "--backend",
-            "ray",
-            "--address",
-            cluster.address,
-            "--frames",
-            "5000",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    resumed = run_a3c(
+        "train",
+        "--resume",
+        str(run),
+        "--backend",
+        "ray",
+        "--address",
+        cluster.address,
+        "--frames",
+        "5000",
     )
     assert resumed.returncode == 0, resumed.stderr
     ray_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert ray_ckpt["frames"] >= 5000 and ray_ckpt["segment"] == 1
-    back = subprocess.run(
-        [sys.executable, "-m", "a3c", "train", "--resume", str(run), "--frames", "7000"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    back = run_a3c("train", "--resume", str(run), "--frames", "7000")
     assert back.returncode == 0, back.stderr
     local_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert local_ckpt["frames"] >= 7000 and local_ckpt["segment"] == 2

@@ -10,6 +10,7 @@ from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
 from a3c.optim import learning_rate
 from a3c.trainer import Trainer
+from tests.helpers import run_a3c
 
 N = 4000
 
@@ -67,18 +68,12 @@ def test_resume_continues_counters_schedule_and_optimizer(tmp_path: Path) -> Non
 
 def test_resume_refuses_unsafe_overrides_and_empty_dirs(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
     run = tmp_path / "run"
     Trainer(_cfg(1000), run, serial=True).run()
 
     def a3c(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "a3c", "train", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_a3c("train", *args, timeout=120)
 
     changed = a3c("--resume", str(run), "--env", "ALE/Pong-v5", "--frames", "2000")
     assert changed.returncode == 2 and "cannot change env_id" in changed.stderr

@@ -2,8 +2,6 @@
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -11,30 +9,23 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config, config_from_dict
+from tests.helpers import run_a3c
 
 
 def test_train_writes_tensorboard_metrics_and_checkpoint(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "a3c",
-            "train",
-            "--frames",
-            "6000",
-            "--workers",
-            "2",
-            "--learners-per-process",
-            "1",
-            "--run-dir",
-            str(run),
-            "--seed",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_a3c(
+        "train",
+        "--frames",
+        "6000",
+        "--workers",
+        "2",
+        "--learners-per-process",
+        "1",
+        "--run-dir",
+        str(run),
+        "--seed",
+        "3",
     )
     assert result.returncode == 0, result.stderr
     assert f"run directory: {run}" in result.stdout
@@ -80,25 +71,17 @@ def test_train_writes_tensorboard_metrics_and_checkpoint(tmp_path: Path) -> None
 
 
 def test_bench_json_fields() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "a3c",
-            "bench",
-            "--seconds",
-            "4",
-            "--warmup",
-            "2",
-            "--json",
-            "--workers",
-            "2",
-            "--learners-per-process",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_a3c(
+        "bench",
+        "--seconds",
+        "4",
+        "--warmup",
+        "2",
+        "--json",
+        "--workers",
+        "2",
+        "--learners-per-process",
+        "1",
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -141,8 +141,7 @@ class RayServerClient:
     def pull(self, out: torch.Tensor) -> None:
         params, self._frames, self.stopping = ray.get(self.actor.pull.remote())
         out.numpy()[:] = params
-        ray.get(self._pending)  # already done (they ran before the pull); raises their errors
-        self._pending.clear()
+        self.wait_for_pushes()  # already done (they ran before the pull); raises their errors
 
     def push(self, grad: torch.Tensor, frames: int) -> int:
         # The array is copied into Ray's object store here, so the caller may reuse `grad`.
