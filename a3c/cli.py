@@ -524,6 +524,9 @@ def _train(args: argparse.Namespace) -> int:
             address=args.address,
         )
         summary = trainer.run()
+    except RunDirError as err:  # a resumed run's metrics files are not ours
+        progress.done()
+        _fail(str(err))
     except BackendUnavailable as err:
         progress.done()
         if run_dir.is_dir() and not any(run_dir.iterdir()):

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
+import shutil
 from pathlib import Path
 from typing import IO, Any
+
+log = logging.getLogger(__name__)
 
 EPISODE_FIELDS = ("frames", "episode", "score", "steps", "avg_max_prob", "learner", "wall_s")
 TRAIN_FIELDS = (
@@ -18,6 +23,51 @@ TRAIN_FIELDS = (
     "frames_per_second",
     "wall_s",
 )
+
+
+class RunDataError(ValueError):
+    """A run's metrics file is missing, unreadable or not one this project wrote."""
+
+
+def read_rows(path: Path, numeric: tuple[str, ...]) -> tuple[list[dict[str, str]], int]:
+    """The whole rows of a metrics CSV whose `numeric` fields parse, and how many were damaged.
+
+    A row is damaged if it has too few or too many fields, a `numeric` field that does not
+    parse, or it is the last and has no line end (the writer was killed in the middle of it).
+    Raises RunDataError if the file cannot be read or its header lacks a `numeric` field.
+    """
+    try:
+        with open(path, newline="") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise RunDataError(f"cannot read {str(path)!r}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RunDataError(f"{str(path)!r} is not an a3c metrics file ({err})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        missing = [f for f in numeric if f not in (reader.fieldnames or [])]
+        if missing:
+            raise RunDataError(
+                f"{str(path)!r} is not an a3c metrics file (no {missing[0]!r} column)"
+            )
+        rows, damaged, last_whole = [], 0, False
+        for row in reader:
+            try:
+                if None in row or None in row.values():
+                    raise ValueError("too many or too few fields")
+                for key in numeric:
+                    float(row[key])
+                rows.append(row)
+                last_whole = True
+            except ValueError:
+                damaged += 1
+                last_whole = False
+    except csv.Error as err:
+        raise RunDataError(f"{str(path)!r} is not an a3c metrics file ({err})") from None
+    if last_whole and not text.endswith(("\n", "\r")):  # cut off: a value may be partial
+        rows.pop()
+        damaged += 1
+    return rows, damaged
 
 
 class MetricsLogger:
@@ -33,24 +83,40 @@ class MetricsLogger:
         written after that checkpoint are dropped, so the curves have no duplicated steps."""
         from torch.utils.tensorboard import SummaryWriter
 
+        episodes, train = run_dir / "episodes.csv", run_dir / "train.csv"
+        # Read what a resumed run keeps before writing anything, so that files it cannot resume
+        # from stop it with everything as it was.
+        kept = [self._kept_rows(path, resume_frames) for path in (episodes, train)]
         # purge_step makes TensorBoard discard the old events at or after the checkpoint.
         self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_frames)
         self._files: list[IO[str]] = []
-        self.episodes = self._csv(run_dir / "episodes.csv", EPISODE_FIELDS, resume_frames)
-        self.train = self._csv(run_dir / "train.csv", TRAIN_FIELDS, resume_frames)
+        self.episodes = self._open_csv(episodes, EPISODE_FIELDS, kept[0])
+        self.train = self._open_csv(train, TRAIN_FIELDS, kept[1])
         table = "\n".join(f"| {k} | {v} |" for k, v in config.items())
         self.writer.add_text("config", "| key | value |\n|---|---|\n" + table, 0)
         self.writer.add_text(
             "config_json", "    " + json.dumps(config, indent=2).replace("\n", "\n    "), 0
         )
 
-    def _csv(
-        self, path: Path, fields: tuple[str, ...], resume_frames: int | None
+    @staticmethod
+    def _kept_rows(path: Path, resume_frames: int | None) -> list[dict[str, str]]:
+        """The rows of a resumed run's file up to its checkpoint (none for a new run)."""
+        if resume_frames is None or not path.exists():
+            return []
+        rows, damaged = read_rows(path, ("frames",))
+        if damaged:  # rewriting drops them: keep the file as it was beside the new one
+            shutil.copyfile(path, path.with_name(path.name + ".damaged"))
+            log.warning(
+                "%s: %d damaged row(s) left out; the file as it was is %s.damaged",
+                path,
+                damaged,
+                path.name,
+            )
+        return [r for r in rows if int(float(r["frames"])) <= resume_frames]
+
+    def _open_csv(
+        self, path: Path, fields: tuple[str, ...], kept: list[dict[str, str]]
     ) -> csv.DictWriter[str]:
-        kept: list[dict[str, str]] = []
-        if resume_frames is not None and path.exists():
-            with open(path, newline="") as old:
-                kept = [r for r in csv.DictReader(old) if int(r["frames"]) <= resume_frames]
         tmp = path.with_name(path.name + ".tmp")
         fh = open(tmp, "w", newline="")  # noqa: SIM115 (closed in close())
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")

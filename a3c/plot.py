@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-
-class RunDataError(ValueError):
-    """A run directory has no readable metrics file."""
+from a3c.metrics import RunDataError, read_rows
 
 
 def read_episodes(run: Path) -> tuple[list[int], list[float]]:
-    """(global frames, raw score) of every finished game of a run, in frame order."""
-    path = run / "episodes.csv"
-    try:
-        with open(path, newline="") as fh:
-            pairs = [(int(r["frames"]), float(r["score"])) for r in csv.DictReader(fh)]
-        pairs.sort(key=lambda pair: pair[0])  # learners report concurrently: nearly sorted
-        return [f for f, _ in pairs], [s for _, s in pairs]
-    except OSError as err:
-        raise RunDataError(f"cannot read {str(path)!r}: {err.strerror}") from None
-    except (KeyError, ValueError, TypeError):
-        raise RunDataError(f"{str(path)!r} is not an a3c episodes file") from None
+    """(global frames, raw score) of every finished game of a run, in frame order.
+
+    Damaged rows (a live run's half-written last row) are left out.
+    """
+    rows, _ = read_rows(run / "episodes.csv", ("frames", "score"))
+    pairs = [(int(float(r["frames"])), float(r["score"])) for r in rows]
+    pairs.sort(key=lambda pair: pair[0])  # learners report concurrently: nearly sorted
+    return [f for f, _ in pairs], [s for _, s in pairs]
 
 
 def rolling_mean(values: list[float], window: int) -> list[float]:
@@ -66,3 +60,6 @@ def plot_runs(
     fig.tight_layout()
     fig.savefig(output, dpi=120)
     plt.close(fig)
+
+
+__all__ = ["RunDataError", "plot_runs", "read_episodes", "rolling_mean"]

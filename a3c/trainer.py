@@ -21,7 +21,7 @@ from a3c.backends import Backend, LearnerHandle, open_backend
 from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config, learner_groups
 from a3c.envs import make_vec_env
-from a3c.metrics import MetricsLogger
+from a3c.metrics import MetricsLogger, RunDataError
 from a3c.plot import read_episodes
 from a3c.server import GlobalServer, ServerLost
 
@@ -193,12 +193,21 @@ class Trainer:
             state.episodes = int(ckpt["episodes"])
             resumed_at = int(ckpt["frames"])
         try:
-            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            # The logger first: it refuses metrics files a run cannot resume before writing.
             logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
-            if resumed_at is not None:  # the recent-score window goes on from the kept games
-                state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+            try:
+                config = json.dumps(cfg.to_dict(), indent=2) + "\n"
+                (self.run_dir / "config.json").write_text(config)
+                if resumed_at is not None:  # the recent-score window goes on from the kept games
+                    state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    logger.close()
+                raise
         except OSError as err:
             raise RunIOError(self._io_message(err, server.frames())) from None
+        except RunDataError as err:
+            raise RunDirError(f"cannot resume: {err}; move it out of the run directory") from None
         return state, logger
 
     def _loop(

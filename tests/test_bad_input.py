@@ -98,6 +98,41 @@ def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     )
 
 
+def test_resume_with_a_cut_off_metrics_row_keeps_the_rest(run: Path, tmp_path: Path) -> None:
+    cut = _copy_run(run, tmp_path / "cut")
+    episodes = cut / "episodes.csv"
+    lines = episodes.read_text().splitlines(keepends=True)
+    assert len(lines) >= 2, "the fixture run should have finished a game"
+    # A trainer killed in the middle of a write leaves half a row and no newline.
+    original = "".join(lines) + lines[-1][: len(lines[-1]) // 3]
+    episodes.write_text(original)
+    result = run_a3c("train", "--resume", str(cut), "--frames", "1500", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "1 damaged row(s) left out" in result.stderr
+    assert (cut / "episodes.csv.damaged").read_text() == original
+    kept = episodes.read_text().splitlines()
+    assert kept[: len(lines)] == [line.rstrip("\n") for line in lines]
+    assert all(len(line.split(",")) == len(kept[0].split(",")) for line in kept)
+
+
+def test_resume_refuses_a_foreign_metrics_file(run: Path, tmp_path: Path) -> None:
+    foreign = _copy_run(run, tmp_path / "foreign")
+    (foreign / "train.csv").write_text("time,loss\n1,2\n")
+    kept = ("train.csv", "episodes.csv", "config.json", "tb", "checkpoints")
+
+    def contents() -> dict[str, bytes]:
+        paths = [foreign / name for name in kept]
+        files = [p for p in paths if p.is_file()] + [f for p in paths for f in p.rglob("*")]
+        return {str(f.relative_to(foreign)): f.read_bytes() for f in files if f.is_file()}
+
+    before = contents()
+    _one_error_line(
+        run_a3c("train", "--resume", str(foreign), "--frames", "1500", "--workers", "1"),
+        "train.csv' is not an a3c metrics file (no 'frames' column)",
+    )
+    assert contents() == before  # no file rewritten, no TensorBoard purge written
+
+
 def _small_disk() -> None:
     """In the child: files may grow to 4 MB, as if the disk filled up (a checkpoint is 5.4 MB).
 

@@ -1,0 +1,54 @@
+"""Reading metrics files that a killed or still-running trainer left half-written."""
+
+from pathlib import Path
+
+import pytest
+
+from a3c.metrics import RunDataError, read_rows
+from a3c.plot import read_episodes
+
+HEADER = "frames,episode,score,steps,avg_max_prob,learner,wall_s\n"
+ROWS = ["100,1,2.0,50,0.5,0,1.0\n", "300,2,7.0,90,0.6,1,2.0\n", "200,3,4.0,70,0.4,0,3.0\n"]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "episodes.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "tail,why",
+    [
+        ("400,4,1", "too few fields"),
+        ("400,4,1.0,60,0.5,0,4.0,extra\n", "too many fields"),
+        ("4x0,4,1.0,60,0.5,0,4.0\n", "frames does not parse"),
+        ("400,4,1.0,60,0.5,0,4", "no line end: the last value may be cut short"),
+    ],
+)
+def test_damaged_rows_are_counted_and_left_out(tmp_path: Path, tail: str, why: str) -> None:
+    rows, damaged = read_rows(_write(tmp_path, HEADER + "".join(ROWS) + tail), ("frames", "score"))
+    assert damaged == 1, why
+    assert [r["episode"] for r in rows] == ["1", "2", "3"]
+
+
+def test_whole_files_read_whole(tmp_path: Path) -> None:
+    rows, damaged = read_rows(_write(tmp_path, HEADER + "".join(ROWS)), ("frames", "score"))
+    assert (len(rows), damaged) == (3, 0)
+    # A damaged row in the middle does not cost the whole last row its place.
+    text = HEADER + ROWS[0] + "oops\n" + ROWS[1]
+    rows, damaged = read_rows(_write(tmp_path, text), ("frames",))
+    assert ([r["episode"] for r in rows], damaged) == (["1", "2"], 1)
+
+
+def test_read_episodes_sorts_by_frames_and_skips_a_half_written_row(tmp_path: Path) -> None:
+    _write(tmp_path, HEADER + "".join(ROWS) + "400,4,9.0,6")
+    assert read_episodes(tmp_path) == ([100, 200, 300], [2.0, 4.0, 7.0])
+
+
+@pytest.mark.parametrize("text", ["time,loss\n1,2\n", "", "\x00\x01garbage"])
+def test_files_that_are_not_metrics_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(RunDataError, match="not an a3c metrics file"):
+        read_rows(_write(tmp_path, text), ("frames",))
+    with pytest.raises(RunDataError, match="cannot read"):
+        read_rows(tmp_path / "missing.csv", ("frames",))
