@@ -284,6 +284,14 @@ def _add_agent_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="evaluation seed, 0-999999 (default: 0)"
     )
+    parser.add_argument(
+        "--sticky",
+        type=float,
+        metavar="P",
+        help="probability that the emulator repeats the previous action instead of the "
+        "agent's, as ALE v5 games do with 0.25 (default: the training game's, 0 for the seed "
+        "preset: a greedy agent then plays the same game every time)",
+    )
 
 
 def _load_agent(args: argparse.Namespace) -> tuple[Any, Config]:
@@ -294,6 +302,8 @@ def _load_agent(args: argparse.Namespace) -> tuple[Any, Config]:
         _fail(f"--seed {args.seed} must be in 0-999999")
     if getattr(args, "episodes", 1) < 1:
         _fail(f"--episodes {args.episodes} must be at least 1")
+    if args.sticky is not None and not 0.0 <= args.sticky < 1.0:
+        _fail(f"--sticky {args.sticky} must be in [0, 1)")
     path: Path = args.checkpoint
     if path.is_dir():
         found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
@@ -314,9 +324,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         _fail(f"--max-frames {args.max_frames} must be at least 1")
     model, cfg = _load_agent(args)
     policy = "greedy" if args.greedy else "sampled"
+    sticky = cfg.repeat_action_probability if args.sticky is None else args.sticky
     print(
         f"a3c: evaluating {args.checkpoint} on {cfg.env_id}: {args.episodes} games, "
-        f"{policy} actions, up to 30 no-ops, cap {args.max_frames:,} frames",
+        f"{policy} actions, up to 30 no-ops, sticky actions {sticky:g}, "
+        f"cap {args.max_frames:,} frames",
         file=sys.stderr,
     )
 
@@ -328,7 +340,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    result = evaluate(model, cfg, args.episodes, args.greedy, args.seed, args.max_frames, progress)
+    result = evaluate(
+        model, cfg, args.episodes, args.greedy, args.seed, args.max_frames, progress, args.sticky
+    )
     result["checkpoint"] = str(args.checkpoint)
     if args.json:
         print(json.dumps(result))
@@ -338,7 +352,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"{result['episodes']:>8} {result['mean']:>8.1f} {result['std']:>8.1f} "
         f"{result['median']:>8.1f} {result['min']:>8g} {result['max']:>8g}"
     )
-    print(f"{result['frames']:,} frames; {result['truncated']} games cut off; {policy} actions")
+    print(
+        f"{result['frames']:,} frames; {result['truncated']} games cut off; {policy} actions; "
+        f"sticky actions {sticky:g}"
+    )
     return 0
 
 
@@ -360,7 +377,7 @@ def _play(args: argparse.Namespace) -> int:
         except ValueError as err:
             _fail(str(err))
         try:
-            games = play(model, cfg, args.episodes, writer.add, args.greedy, args.seed)
+            games = play(model, cfg, args.episodes, writer.add, args.greedy, args.seed, args.sticky)
         finally:
             writer.close()
         print(f"wrote {writer.count:,} frames to {args.video}", file=sys.stderr)
@@ -396,7 +413,7 @@ def _play_in_window(model: Any, cfg: Config, args: argparse.Namespace) -> list[d
         next_frame += 1.0 / args.fps
         plt.pause(max(next_frame - time.monotonic(), 1e-3))
 
-    return play(model, cfg, args.episodes, show, args.greedy, args.seed)
+    return play(model, cfg, args.episodes, show, args.greedy, args.seed, args.sticky)
 
 
 def _plot(args: argparse.Namespace) -> int:

@@ -58,14 +58,23 @@ def load_agent(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
     return model, cfg, data
 
 
-def evaluation_config(cfg: Config, max_episode_frames: int = MAX_EPISODE_FRAMES) -> Config:
-    """The training config with the evaluation protocol's game start and length."""
+def evaluation_config(
+    cfg: Config, max_episode_frames: int = MAX_EPISODE_FRAMES, sticky: float | None = None
+) -> Config:
+    """The training config with the evaluation protocol's game start and length.
+
+    `sticky`: probability that the emulator repeats the previous action instead of the agent's
+    (ALE v5 uses 0.25); None keeps the training game's (0 for the seed's deterministic game).
+    """
     return dataclasses.replace(
         cfg,
         start_mode="noop",
         start_steps_min=0,
         start_steps_max=NOOP_MAX,
         max_episode_frames=max_episode_frames,
+        repeat_action_probability=(
+            cfg.repeat_action_probability if sticky is None else float(sticky)
+        ),
     )
 
 
@@ -88,13 +97,15 @@ def evaluate(
     seed: int = 0,
     max_episode_frames: int = MAX_EPISODE_FRAMES,
     on_episode: Callable[[int, dict[str, Any]], None] | None = None,
+    sticky: float | None = None,
 ) -> dict[str, Any]:
     """Play `episodes` whole games (all lives) and summarise their raw scores.
 
     Games start with 0-30 random no-ops and stop at `max_episode_frames`; up to 8 are played
-    at once. Seeds come from EVAL_SEED_BASE, a range training never uses.
+    at once. Seeds come from EVAL_SEED_BASE, a range training never uses. With `sticky` > 0
+    the emulator sometimes repeats the last action, so even a greedy policy plays varied games.
     """
-    ecfg = evaluation_config(cfg, max_episode_frames)
+    ecfg = evaluation_config(cfg, max_episode_frames, sticky)
     n_envs = min(episodes, 8)
     env: VecEnv = make_vec_env(ecfg, [EVAL_SEED_BASE + seed * 1000 + i for i in range(n_envs)])
     rng = np.random.default_rng(EVAL_SEED_BASE + seed)
@@ -139,7 +150,7 @@ def evaluate(
             "noop_max": NOOP_MAX,
             "max_episode_frames": max_episode_frames,
             "frame_skip": cfg.frame_skip,
-            "repeat_action_probability": cfg.repeat_action_probability,
+            "repeat_action_probability": ecfg.repeat_action_probability,
             "fire_on_life_loss": cfg.fire_on_life_loss,
             "seed": seed,
             "seeds": f"{EVAL_SEED_BASE + seed * 1000}+",
@@ -199,9 +210,10 @@ def play(
     on_frame: Callable[[np.ndarray], None],
     greedy: bool = True,
     seed: int = 0,
+    sticky: float | None = None,
 ) -> list[dict[str, Any]]:
     """Play whole games one after another, handing every emulator frame (H, W, 3) to on_frame."""
-    ecfg = evaluation_config(cfg)
+    ecfg = evaluation_config(cfg, sticky=sticky)
     rom = atari_rom(cfg.env_id)
     if rom is None:
         raise CheckpointError(f"play shows Atari games; {cfg.env_id!r} is not one")

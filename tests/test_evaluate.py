@@ -139,3 +139,16 @@ def test_bad_checkpoints_refused_and_left_untouched(
         assert len(lines) == 1 and lines[0].startswith("a3c: error:"), (kind, lines)
         assert (path.read_bytes() if path.exists() else None) == before, kind
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_sticky_actions_make_greedy_games_differ(checkpoint: Path) -> None:
+    model, cfg, _ = load_agent(checkpoint)
+    # Deterministic Breakout waits for FIRE, so the no-ops change nothing: one game, replayed.
+    fixed = evaluate(model, cfg, episodes=3, greedy=True, max_episode_frames=20_000)
+    assert len({(g["steps"], g["score"]) for g in fixed["games"]}) == 1
+    assert fixed["protocol"]["repeat_action_probability"] == 0.0
+    sticky = evaluate(model, cfg, episodes=3, greedy=True, max_episode_frames=20_000, sticky=0.25)
+    assert len({(g["steps"], g["score"]) for g in sticky["games"]}) > 1
+    assert sticky["protocol"]["repeat_action_probability"] == 0.25
+    bad = run_a3c("evaluate", str(checkpoint), "--sticky", "1.5")
+    assert bad.returncode == 2 and "--sticky 1.5 must be in [0, 1)" in bad.stderr
