@@ -44,7 +44,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         metavar="N",
-        help=f"actor-learner processes (default: {_DEFAULTS.workers}; paper: "
+        help=f"actor-learners, each with its own games and gradients; they run "
+        f"--learners-per-process to a process (default: {_DEFAULTS.workers}; paper: "
         f"{PRESETS['paper']['workers']})",
     )
     parser.add_argument(
