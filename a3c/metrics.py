@@ -86,7 +86,10 @@ class MetricsLogger:
         episodes, train = run_dir / "episodes.csv", run_dir / "train.csv"
         # Read what a resumed run keeps before writing anything, so that files it cannot resume
         # from stop it with everything as it was.
-        kept = [self._kept_rows(path, resume_frames) for path in (episodes, train)]
+        kept = [
+            self._kept_rows(episodes, ("frames", "score"), resume_frames),
+            self._kept_rows(train, ("frames",), resume_frames),
+        ]
         # purge_step makes TensorBoard discard the old events at or after the checkpoint.
         self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_frames)
         self._files: list[IO[str]] = []
@@ -99,11 +102,13 @@ class MetricsLogger:
         )
 
     @staticmethod
-    def _kept_rows(path: Path, resume_frames: int | None) -> list[dict[str, str]]:
+    def _kept_rows(
+        path: Path, numeric: tuple[str, ...], resume_frames: int | None
+    ) -> list[dict[str, str]]:
         """The rows of a resumed run's file up to its checkpoint (none for a new run)."""
         if resume_frames is None or not path.exists():
             return []
-        rows, damaged = read_rows(path, ("frames",))
+        rows, damaged = read_rows(path, numeric)
         if damaged:  # rewriting drops them: keep the file as it was beside the new one
             shutil.copyfile(path, path.with_name(path.name + ".damaged"))
             log.warning(
