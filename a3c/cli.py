@@ -254,8 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Raw game score against emulator frames, one line per run (a rolling "
         "mean over faint dots for single games), from the runs' episodes.csv files.",
     )
-    plot.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
-    plot.add_argument("-o", "--output", type=Path, required=True, metavar="PATH.png")
+    plot.add_argument(
+        "runs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories of `a3c train`"
+    )
+    plot.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="PATH.png", help="image to write"
+    )
     plot.add_argument("--labels", nargs="+", help="one label per run (default: directory names)")
     plot.add_argument(
         "--window", type=int, default=100, help="games in the rolling mean (default: 100)"
