@@ -16,6 +16,7 @@ Reduction = Literal["sum", "mean"]
 LrSchedule = Literal["constant", "linear"]
 Torso = Literal["atari", "mlp"]
 Precision = Literal["float32", "bfloat16"]
+Resize = Literal["bilinear", "area"]
 
 
 class ConfigError(ValueError):
@@ -54,6 +55,8 @@ class Config:
     """Fewest random start steps at the beginning of a game."""
     start_steps_max: int = 30
     """Most random start steps at the beginning of a game."""
+    resize: Resize = "bilinear"
+    """Downscaling to 84×84: 'bilinear' (DQN's, cheaper) or 'area' (Gymnasium's and SB3's)."""
     fire_on_life_loss: bool = True
     """Press FIRE (one agent step) after a lost life and restart the frame history."""
     terminal_on_life_loss: bool = False
@@ -132,6 +135,29 @@ PRESETS: dict[str, dict[str, Any]] = {
         "value_loss_reduction": "sum",
         "max_grad_norm": 40.0,
     },
+    # The field's standard protocol (ALE v5: sticky actions 0.25, whole games, no FIRE or
+    # history restart from the environment) with Gymnasium's resize, so that scores hold in
+    # Gymnasium's pipeline. The learning settings are the paired-run winners (README).
+    "v5": {
+        "env_id": "ALE/Breakout-v5",
+        "repeat_action_probability": 0.25,
+        "resize": "area",
+        "start_mode": "noop",
+        "start_steps_min": 0,
+        "start_steps_max": 30,
+        "fire_on_life_loss": False,
+        "terminal_on_life_loss": True,
+        "t_max": 5,
+        "lr": 7e-4,
+        "lr_schedule": "linear",
+        "rms_alpha": 0.99,
+        "rms_eps": 0.1,
+        "rms_eps_inside_sqrt": True,
+        "value_coef": 0.5,
+        "value_loss_reduction": "sum",
+        "max_grad_norm": 40.0,
+        "frames": 150_000_000,
+    },
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -142,6 +168,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": ("constant", "linear"),
     "torso": ("atari", "mlp"),
     "learn_precision": ("float32", "bfloat16"),
+    "resize": ("bilinear", "area"),
 }
 
 

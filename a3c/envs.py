@@ -143,16 +143,18 @@ def make_vec_env(cfg: Config, seeds: list[int]) -> VecEnv:
 # --- Atari -------------------------------------------------------------------------------------
 
 
-def preprocess(frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+def preprocess(frame_a: np.ndarray, frame_b: np.ndarray, resize: str = "bilinear") -> np.ndarray:
     """Pixel-wise max of two grayscale screens (removes flicker), resized to 84×84 uint8.
 
-    frame_a, frame_b: (210, 160) uint8. Returns (84, 84) uint8. Bilinear, as DQN's pipeline:
-    5x cheaper than area averaging here, and Breakout's ball (2×4 pixels) still always shows.
+    frame_a, frame_b: (210, 160) uint8. Returns (84, 84) uint8. 'bilinear' is DQN's resize, 5x
+    cheaper than 'area'; 'area' averaging is what Gymnasium's AtariPreprocessing and SB3 use, so
+    an agent trained on it sees the same pixels in their pipelines.
     """
     import cv2
 
+    interpolation = cv2.INTER_AREA if resize == "area" else cv2.INTER_LINEAR
     return cv2.resize(
-        np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_LINEAR
+        np.maximum(frame_a, frame_b), (FRAME_SIZE, FRAME_SIZE), interpolation=interpolation
     )
 
 
@@ -217,7 +219,7 @@ class AtariGame:
                 break
             if i == skip - 2:
                 self.ale.getScreenGrayscale(before_last)
-        return reward, preprocess(before_last, last)
+        return reward, preprocess(before_last, last, self.cfg.resize)
 
     def reset(self) -> np.ndarray:
         """Start a new game with the random start steps; returns the first frame (84, 84)."""
@@ -225,7 +227,7 @@ class AtariGame:
         self.score, self.steps, self.frames = 0.0, 0, 0
         cfg = self.cfg
         self.ale.getScreenGrayscale(self._screens[1])
-        frame = preprocess(self._screens[1], self._screens[1])
+        frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
         start = ALE_FIRE if cfg.start_mode == "fire" and self.can_fire else ALE_NOOP
         self.start_steps = int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))
         for _ in range(self.start_steps):
