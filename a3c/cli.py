@@ -28,8 +28,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="named set of config values: 'seed' (the seed's Keras A3C) or "
-        "'paper' (the A3C paper's Atari setup) (default: seed)",
+        help="named set of config values: 'seed' (the seed's Keras A3C), "
+        "'paper' (the A3C paper's Atari setup) or 'v5' (the standard protocol: ALE v5 "
+        "sticky actions, Gymnasium's preprocessing) (default: seed)",
     )
     parser.add_argument(
         "--config",
@@ -222,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="emulator frames after which a game is cut off (default: 108,000 = 30 minutes)",
     )
+    evaluate.add_argument(
+        "--pipeline",
+        choices=("own", "gymnasium"),
+        default="own",
+        help="'own': the game the agent was trained in (this project's environment stack); "
+        "'gymnasium': Gymnasium's own ALE/<Game>-v5 with AtariPreprocessing and "
+        "FrameStackObservation(4), sticky actions 0.25 unless --sticky, no code of ours "
+        "(default: own)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -329,9 +339,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         _fail(f"--max-frames {args.max_frames} must be at least 1")
     model, cfg = _load_agent(args)
     policy = "greedy" if args.greedy else "sampled"
-    sticky = cfg.repeat_action_probability if args.sticky is None else args.sticky
+    gym = args.pipeline == "gymnasium"
+    default_sticky = 0.25 if gym else cfg.repeat_action_probability
+    sticky = default_sticky if args.sticky is None else args.sticky
+    game = cfg.env_id
+    if gym:
+        from a3c.checkpoint import CheckpointError
+        from a3c.evaluate import gymnasium_env_id
+
+        try:
+            game = gymnasium_env_id(cfg) + " through Gymnasium's wrappers"
+        except CheckpointError as err:
+            _fail(f"{err}; use --pipeline own")
     print(
-        f"a3c: evaluating {args.checkpoint} on {cfg.env_id}: {args.episodes} games, "
+        f"a3c: evaluating {args.checkpoint} on {game}: {args.episodes} games, "
         f"{policy} actions, up to 30 no-ops, sticky actions {sticky:g}, "
         f"cap {args.max_frames:,} frames",
         file=sys.stderr,
@@ -345,9 +366,18 @@ def _evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    result = evaluate(
-        model, cfg, args.episodes, args.greedy, args.seed, args.max_frames, progress, args.sticky
-    )
+    if gym:
+        from a3c.agent import Agent, atari_action_map
+        from a3c.evaluate import EVAL_SEED_BASE, evaluate_gymnasium
+
+        agent = Agent(model, cfg, atari_action_map(cfg), EVAL_SEED_BASE + args.seed)
+        result = evaluate_gymnasium(
+            agent, args.episodes, args.greedy, args.seed, args.max_frames, progress, sticky
+        )
+    else:
+        result = evaluate(
+            model, cfg, args.episodes, args.greedy, args.seed, args.max_frames, progress, sticky
+        )
     result["checkpoint"] = str(args.checkpoint)
     if args.json:
         print(json.dumps(result))
@@ -359,7 +389,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     print(
         f"{result['frames']:,} frames; {result['truncated']} games cut off; {policy} actions; "
-        f"sticky actions {sticky:g}"
+        f"sticky actions {sticky:g}; {args.pipeline} pipeline"
     )
     return 0
 

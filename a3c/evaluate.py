@@ -6,8 +6,9 @@ import dataclasses
 import statistics
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import gymnasium
 import numpy as np
 import torch
 
@@ -16,6 +17,9 @@ from a3c.config import Config, ConfigError, config_from_dict
 from a3c.envs import AtariGame, AtariVecEnv, VecEnv, atari_rom, make_vec_env
 from a3c.learner import sample_actions
 from a3c.model import ActorCritic
+
+if TYPE_CHECKING:
+    from a3c.agent import Agent
 
 # Evaluation games are seeded from here up; training seeds stay far below (see learner_seed).
 EVAL_SEED_BASE = 1_000_000_000
@@ -134,9 +138,190 @@ def evaluate(
             else:
                 counting[ep.env_index] = False
     env.close()
+    result = _summary(cfg.env_id, games)
+    result["pipeline"] = "own"
+    result["protocol"] = {
+        "policy": "greedy" if greedy else "sample",
+        "noop_max": NOOP_MAX,
+        "max_episode_frames": max_episode_frames,
+        "frame_skip": cfg.frame_skip,
+        "repeat_action_probability": ecfg.repeat_action_probability,
+        "fire_on_life_loss": cfg.fire_on_life_loss,
+        "seed": seed,
+        "seeds": f"{EVAL_SEED_BASE + seed * 1000}+",
+        "resize": cfg.resize,
+        "start_mode": "noop",
+    }
+    return result
+
+
+# --- The ecosystem's own pipeline -----------------------------------------------------------------
+
+
+def gymnasium_env_id(cfg: Config) -> str:
+    """The ALE v5 id of a config's Atari game ('ALE/Breakout-v5'); CheckpointError if none."""
+    rom = atari_rom(cfg.env_id)
+    if rom is None:
+        raise CheckpointError(
+            f"the Gymnasium pipeline plays Atari games; {cfg.env_id!r} is not one"
+        )
+    return "ALE/" + "".join(part.capitalize() for part in rom.split("_")) + "-v5"
+
+
+def make_gymnasium_atari(
+    cfg: Config, sticky: float, max_episode_frames: int, fire: bool, noop_max: int = NOOP_MAX
+) -> Any:
+    """Gymnasium's standard Atari stack for a config's game, built from Gymnasium's wrappers only.
+
+    `ALE/<Game>-v5` (frameskip 1, sticky actions `sticky`, minimal action set), then
+    `AtariPreprocessing` (skip 4 with the max of the last two frames, 84×84 grayscale by area
+    averaging, 1-`noop_max` no-ops at reset) and `FrameStackObservation(4)`: observations
+    (4, 84, 84) uint8. With `fire`, FIRE is pressed at the start and after each lost life,
+    for agents trained with the environment doing so.
+    """
+    import ale_py
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+    gymnasium.register_envs(ale_py)
+    env = gymnasium.make(
+        gymnasium_env_id(cfg),
+        frameskip=1,
+        repeat_action_probability=sticky,
+        max_num_frames_per_episode=max_episode_frames,
+    )
+    env = AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84)
+    if fire:
+        env = FireAfterLifeLoss(env)
+    return FrameStackObservation(env, cfg.frame_history)
+
+
+class FireAfterLifeLoss(gymnasium.Wrapper):
+    """Press FIRE after reset and after a lost life (the step's reward and frame count in)."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.fire = env.unwrapped.get_action_meanings().index("FIRE")
+        self.lives = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        _, info = self.env.reset(**kwargs)
+        noop_frames = info["episode_frame_number"]
+        obs, _, terminated, truncated, info = self.env.step(self.fire)
+        if terminated or truncated:  # pragma: no cover - a game cannot end on its first FIRE
+            obs, info = self.env.reset()
+        self.lives = info["lives"]
+        return obs, {**info, "noop_frames": noop_frames}
+
+    def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, raw, terminated, truncated, info = self.env.step(action)
+        reward = float(raw)
+        if info["lives"] < self.lives and not (terminated or truncated):
+            obs, more, terminated, truncated, info = self.env.step(self.fire)
+            reward += float(more)
+        self.lives = info["lives"]
+        return obs, reward, terminated, truncated, info
+
+
+def evaluate_gymnasium(
+    agent: Agent,
+    episodes: int = 30,
+    greedy: bool = True,
+    seed: int = 0,
+    max_episode_frames: int = MAX_EPISODE_FRAMES,
+    on_episode: Callable[[int, dict[str, Any]], None] | None = None,
+    sticky: float = 0.25,
+) -> dict[str, Any]:
+    """Play whole games through Gymnasium's own Atari pipeline (`make_gymnasium_atari`).
+
+    Nothing of this project's environment code runs: the agent sees what a user's Gymnasium
+    loop gives it, through `Agent.act`. Games are seeded from EVAL_SEED_BASE as in `evaluate`.
+    """
+    cfg = agent.config
+    fire = cfg.fire_on_life_loss and "FIRE" in _action_meanings(cfg)
+    n_envs = min(episodes, 8)
+    envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
+    base = EVAL_SEED_BASE + seed * 1000
+    noops = [0] * n_envs
+
+    def start(i: int, env_seed: int | None) -> np.ndarray:
+        obs, info = envs[i].reset(seed=env_seed)
+        noops[i] = int(info.get("noop_frames", info["episode_frame_number"]))
+        return np.asarray(obs)
+
+    obs = np.stack([start(i, base + i) for i in range(n_envs)])
+    agent.reset()
+    score, steps = np.zeros(n_envs), np.zeros(n_envs, np.int64)
+    active = np.ones(n_envs, bool)
+    games: list[dict[str, Any]] = []
+    started = n_envs
+    while len(games) < episodes:
+        actions = agent.act(obs, greedy)
+        done = np.zeros(n_envs, bool)
+        for i in map(int, np.flatnonzero(active)):
+            o, reward, terminated, truncated, info = envs[i].step(int(actions[i]))
+            score[i] += float(reward)
+            steps[i] += 1
+            obs[i] = o
+            if not (terminated or truncated):
+                continue
+            done[i] = True
+            game = {
+                "score": float(score[i]),
+                "frames": int(info["episode_frame_number"]),
+                "steps": int(steps[i]),
+                "noops": noops[i],
+                "truncated": bool(truncated and not terminated),
+            }
+            games.append(game)
+            if on_episode is not None:
+                on_episode(len(games), game)
+            score[i], steps[i] = 0.0, 0
+            if started < episodes:
+                started += 1
+                obs[i] = start(i, None)
+            else:
+                active[i] = False
+        agent.reset(done)
+    for env in envs:
+        env.close()
+    result = _summary(cfg.env_id, games)
+    result["pipeline"] = "gymnasium"
+    result["protocol"] = {
+        "policy": "greedy" if greedy else "sample",
+        "env": gymnasium_env_id(cfg),
+        "wrappers": "AtariPreprocessing, FrameStackObservation"
+        + (" (FIRE after reset and lost lives)" if fire else ""),
+        "repeat_action_probability": sticky,
+        "frame_skip": 4,
+        "max_pool_last_two_frames": True,
+        "screen_size": 84,
+        "resize": "area (cv2.INTER_AREA)",
+        "grayscale": True,
+        "frame_stack": cfg.frame_history,
+        "noop_max": NOOP_MAX,
+        "full_action_space": False,
+        "terminal_on_life_loss": False,
+        "fire_on_reset_and_life_loss": fire,
+        "max_episode_frames": max_episode_frames,
+        "seed": seed,
+        "seeds": f"{base}+",
+    }
+    return result
+
+
+def _action_meanings(cfg: Config) -> list[str]:
+    from a3c.envs import AtariGame
+
+    rom = atari_rom(cfg.env_id)
+    assert rom is not None
+    game = AtariGame(cfg, rom, 0)
+    return [a.name for a in game.ale.getMinimalActionSet()]
+
+
+def _summary(env_id: str, games: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [g["score"] for g in games]
     return {
-        "env_id": cfg.env_id,
+        "env_id": env_id,
         "episodes": len(games),
         "mean": statistics.mean(scores),
         "median": statistics.median(scores),
@@ -145,16 +330,6 @@ def evaluate(
         "max": max(scores),
         "frames": sum(g["frames"] for g in games),
         "truncated": sum(g["truncated"] for g in games),
-        "protocol": {
-            "policy": "greedy" if greedy else "sample",
-            "noop_max": NOOP_MAX,
-            "max_episode_frames": max_episode_frames,
-            "frame_skip": cfg.frame_skip,
-            "repeat_action_probability": ecfg.repeat_action_probability,
-            "fire_on_life_loss": cfg.fire_on_life_loss,
-            "seed": seed,
-            "seeds": f"{EVAL_SEED_BASE + seed * 1000}+",
-        },
         "games": games,
     }
 

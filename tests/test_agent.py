@@ -1,0 +1,180 @@
+"""The Agent API and evaluation through Gymnasium's own Atari pipeline (the `v5` preset's game)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from a3c import Agent
+from a3c.agent import atari_action_map
+from a3c.checkpoint import CheckpointError, list_checkpoints
+from a3c.config import Config, make_config
+from a3c.envs import make_vec_env
+from a3c.evaluate import evaluate_gymnasium, load_agent, make_gymnasium_atari
+from a3c.learner import sample_actions
+from a3c.trainer import Trainer
+from tests.helpers import run_a3c
+
+TINY = {"workers": 1, "learners_per_process": 1, "frames": 3000}
+
+
+@pytest.fixture(scope="module")
+def v5_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("v5") / "run"
+    Trainer(make_config("v5", overrides=TINY), run, serial=True).run()
+    return list_checkpoints(run / "checkpoints")[-1]
+
+
+@pytest.fixture(scope="module")
+def cartpole_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("cartpole") / "run"
+    cfg = Config(env_id="CartPole-v1", torso="mlp", t_max=5, **{**TINY, "frames": 300})
+    Trainer(cfg, run, serial=True).run()
+    return list_checkpoints(run / "checkpoints")[-1]
+
+
+def test_v5_preset_sees_the_pixels_gymnasium_gives() -> None:
+    # Same actions, no sticky actions, no no-ops: our v5 stack and Gymnasium's wrappers give
+    # identical observations at every step of a whole game, and end it at the same step.
+    cfg = make_config("v5", overrides={"repeat_action_probability": 0.0, "start_steps_max": 0})
+    ours = make_vec_env(cfg, [5])
+    theirs = make_gymnasium_atari(cfg, 0.0, 108_000, fire=False, noop_max=0)
+    to_env = atari_action_map(cfg)
+    assert to_env is not None and list(to_env) == [1, 2, 3]  # FIRE, RIGHT, LEFT in v5's set
+    obs, _ = ours.reset()
+    gym_obs, _ = theirs.reset(seed=3)
+    assert np.array_equal(obs[0], np.asarray(gym_obs))
+    rng = np.random.default_rng(0)
+    for t in range(5000):
+        action = int(rng.integers(0, 3))
+        step = ours.step(np.array([action]))
+        gym_obs, _, terminated, _, _ = theirs.step(int(to_env[action]))
+        assert bool(step.terminals[0]) == terminated, t
+        if terminated:
+            break
+        assert np.array_equal(step.obs[0], np.asarray(gym_obs)), f"step {t}"
+    assert terminated and t > 100  # a whole game was compared, lost lives included
+    theirs.close()
+
+
+def test_agent_acts_on_gymnasium_observations_as_training_does(v5_checkpoint: Path) -> None:
+    agent = Agent.load(v5_checkpoint, seed=7)
+    model, cfg, _ = load_agent(v5_checkpoint)
+    envs = [make_gymnasium_atari(cfg, 0.25, 108_000, fire=False) for _ in range(3)]
+    obs = np.stack([np.asarray(env.reset(seed=i)[0]) for i, env in enumerate(envs)])
+    assert obs.shape == (3, 4, 84, 84) and obs.dtype == np.uint8
+    for _ in range(20):
+        actions = agent.act(obs)
+        assert actions.shape == (3,) and actions.dtype == np.int64
+        assert all(envs[0].action_space.contains(int(a)) for a in actions)
+        done = np.zeros(3, bool)
+        for i, env in enumerate(envs):
+            o, _, terminated, truncated, _ = env.step(int(actions[i]))
+            obs[i] = o
+            done[i] = terminated or truncated
+        agent.reset(done)
+    # Identical observations: the training network's choice, mapped to the env's action index.
+    with torch.inference_mode():
+        logits, _ = model(torch.from_numpy(obs))
+    to_env = np.array([1, 2, 3])
+    greedy = to_env[logits.argmax(dim=1).numpy()]
+    assert np.array_equal(agent.act(obs, greedy=True), greedy)
+    probs = torch.softmax(logits, dim=1).numpy()
+    twin = Agent.load(v5_checkpoint, seed=11)
+    expected = to_env[sample_actions(probs, np.random.default_rng(11))]
+    assert np.array_equal(twin.act(obs), expected)
+    # SB3's channels-last frame stacks give the same choice.
+    assert np.array_equal(agent.act(obs.transpose(0, 2, 3, 1), greedy=True), greedy)
+    full = Agent.load(v5_checkpoint, full_action_space=True)  # ALE's ids: FIRE 1, RIGHT 3, LEFT 4
+    assert np.array_equal(full.act(obs, greedy=True), np.array([1, 3, 4])[greedy - 1])
+    for env in envs:
+        env.close()
+
+
+def test_agent_refuses_what_it_cannot_act_on(v5_checkpoint: Path, tmp_path: Path) -> None:
+    agent = Agent.load(v5_checkpoint)
+    good = np.zeros((2, 4, 84, 84), np.uint8)
+    with pytest.raises(ValueError, match="obs\\[None\\]"):
+        agent.act(good[0])
+    with pytest.raises(ValueError, match="uint8"):
+        agent.act(good.astype(np.float32) / 255)
+    agent.act(good)
+    with pytest.raises(ValueError, match="keep the batch size"):
+        agent.act(good[:1])
+    with pytest.raises(ValueError, match="one flag per environment"):
+        agent.reset(np.zeros(3, bool))
+    agent.reset()
+    assert agent.act(good[:1]).shape == (1,)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    before = foreign.read_bytes()
+    with pytest.raises(CheckpointError, match="not an a3c checkpoint"):
+        Agent.load(foreign)
+    assert foreign.read_bytes() == before
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Agent.load(tmp_path / "missing.pt")
+
+
+def test_evaluate_gymnasium_pipeline_json(v5_checkpoint: Path) -> None:
+    result = run_a3c(
+        "evaluate", str(v5_checkpoint), "--pipeline", "gymnasium", "--episodes", "3",
+        "--sample", "--json", "--max-frames", "20000",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    own = json.loads(
+        run_a3c(
+            "evaluate", str(v5_checkpoint), "--episodes", "1", "--json", "--max-frames", "20000"
+        ).stdout
+    )
+    assert set(own) <= set(data)  # the own pipeline's fields, and more
+    assert data["pipeline"] == "gymnasium" and own["pipeline"] == "own"
+    protocol = data["protocol"]
+    assert protocol["env"] == "ALE/Breakout-v5"
+    assert protocol["repeat_action_probability"] == 0.25  # v5's default, unless --sticky
+    assert protocol["frame_skip"] == 4 and protocol["frame_stack"] == 4
+    assert protocol["max_episode_frames"] == 20_000 and protocol["policy"] == "sample"
+    assert protocol["fire_on_reset_and_life_loss"] is False  # the v5 agent serves itself
+    assert data["episodes"] == 3 and len(data["games"]) == 3
+    assert all(1 <= g["noops"] <= 30 for g in data["games"])
+    assert data["frames"] == sum(g["frames"] for g in data["games"])
+    sticky = run_a3c(
+        "evaluate", str(v5_checkpoint), "--pipeline", "gymnasium", "--episodes", "1",
+        "--json", "--sticky", "0", "--max-frames", "20000",
+    )  # fmt: skip
+    assert json.loads(sticky.stdout)["protocol"]["repeat_action_probability"] == 0.0
+
+
+def test_gymnasium_pipeline_cap_stops_an_agent_that_never_serves(v5_checkpoint: Path) -> None:
+    agent = Agent.load(v5_checkpoint)
+    with torch.no_grad():  # always RIGHT: with no FIRE from anyone, the ball is never served
+        agent.model.policy.weight.zero_()
+        agent.model.policy.bias.copy_(torch.tensor([0.0, 50.0, 0.0]))
+    result = evaluate_gymnasium(agent, episodes=2, greedy=True, max_episode_frames=3000)
+    assert result["truncated"] == 2 and result["max"] == 0
+    assert all(2996 <= g["frames"] <= 3000 for g in result["games"])
+
+
+def test_gymnasium_pipeline_bad_input(v5_checkpoint: Path, cartpole_checkpoint: Path) -> None:
+    unknown = run_a3c("evaluate", str(v5_checkpoint), "--pipeline", "envpool")
+    assert unknown.returncode == 2
+    assert "invalid choice: 'envpool'" in unknown.stderr.strip().splitlines()[-1]
+    before = cartpole_checkpoint.read_bytes()
+    cartpole = run_a3c("evaluate", str(cartpole_checkpoint), "--pipeline", "gymnasium")
+    assert cartpole.returncode == 2
+    lines = cartpole.stderr.strip().splitlines()
+    assert len(lines) == 1 and "plays Atari games" in lines[0] and "'CartPole-v1'" in lines[0]
+    assert cartpole_checkpoint.read_bytes() == before
+    # The agent API works for vector games too: (N, 4) observations, CartPole's own actions.
+    agent = Agent.load(cartpole_checkpoint)
+    actions = agent.act(np.zeros((5, 4), np.float32))
+    assert actions.shape == (5,) and set(actions) <= {0, 1}
+
+
+def test_v5_preset_validates_and_trains(v5_checkpoint: Path) -> None:
+    _, cfg, ckpt = load_agent(v5_checkpoint)
+    assert cfg.preset == "v5" and cfg.repeat_action_probability == 0.25
+    assert cfg.resize == "area" and not cfg.fire_on_life_loss
+    assert ckpt["frames"] >= TINY["frames"] and ckpt["episodes"] >= 1
