@@ -37,7 +37,18 @@ def test_paper_preset() -> None:
         40.0,
     )
     assert (cfg.action_set, cfg.start_mode, cfg.start_steps_max) == ("minimal", "noop", 30)
-    assert set(PRESETS) == {"seed", "paper"}
+    assert set(PRESETS) == {"seed", "paper", "v5"}
+
+
+def test_v5_preset_is_the_standard_protocol() -> None:
+    cfg = make_config("v5")
+    assert (cfg.env_id, cfg.repeat_action_probability, cfg.resize) == (
+        "ALE/Breakout-v5",
+        0.25,
+        "area",
+    )
+    assert (cfg.start_mode, cfg.fire_on_life_loss, cfg.action_set) == ("noop", False, "seed3")
+    assert cfg.terminal_on_life_loss and cfg.frames == 150_000_000
 
 
 def test_overrides_and_file(tmp_path: Path) -> None:

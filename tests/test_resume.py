@@ -47,10 +47,11 @@ def test_resume_continues_counters_schedule_and_optimizer(tmp_path: Path) -> Non
     lr_halves = learning_rate(cfg.lr, cfg.lr_schedule, second["frames"], cfg.frames)
     assert abs(lr_whole - lr_halves) < 7e-4 * 200 / N
     # The optimizer statistics went on from the checkpoint's, not from zero: each update
-    # multiplies them by alpha and adds a non-negative term.
+    # multiplies them by alpha and adds a non-negative term. The k float32 multiplications
+    # round differently from alpha**k in double: allow a relative 1e-4 (k * 6e-8 is below it).
     k = second["optimizer"]["updates"] - first["optimizer"]["updates"]
     floor = first["optimizer"]["square_avg"] * cfg.rms_alpha**k
-    assert (second["optimizer"]["square_avg"] >= floor - 1e-12).all()
+    assert (second["optimizer"]["square_avg"] >= floor * (1 - 1e-4)).all()
     assert (floor > 0).any()
     assert second["episodes"] >= first["episodes"]
     assert not torch.equal(second["model"]["value.weight"], first["model"]["value.weight"])
