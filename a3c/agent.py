@@ -22,6 +22,7 @@ import torch
 
 from a3c.checkpoint import CheckpointError
 from a3c.config import Config
+from a3c.learner import sample_actions
 from a3c.model import ActorCritic
 
 
@@ -114,11 +115,7 @@ class Agent:
                 f"act got {len(probs)} observations after {self.batch_size}; keep the batch "
                 "size (one row per environment) or call reset(None) to start over"
             )
-        if greedy:
-            choice = probs.argmax(axis=1)
-        else:
-            below = probs.cumsum(axis=1) < self.rng.random((len(probs), 1))
-            choice = np.minimum(below.sum(axis=1), probs.shape[1] - 1)
+        choice = probs.argmax(axis=1) if greedy else sample_actions(probs, self.rng)
         if self.action_map is not None:
             choice = self.action_map[choice]
         return choice.astype(np.int64)
@@ -143,13 +140,21 @@ def atari_action_map(cfg: Config, full_action_space: bool = False) -> np.ndarray
     The policy chooses among ALE actions (the seed's FIRE/RIGHT/LEFT or the minimal set);
     Gymnasium's environments number the minimal set 0..n-1 (or all 18 with full_action_space).
     """
+    actions = game_actions(cfg)
+    if actions is None:
+        return None
+    policy, minimal = actions
+    if full_action_space:
+        return np.array(policy, np.int64)
+    return np.array([minimal.index(a) for a in policy], np.int64)
+
+
+def game_actions(cfg: Config) -> tuple[list[int], list[int]] | None:
+    """ALE ids of the policy's actions and of the game's minimal set; None if not Atari."""
     from a3c.envs import AtariGame, atari_rom
 
     rom = atari_rom(cfg.env_id)
     if rom is None:
         return None
     game = AtariGame(cfg, rom, 0)
-    minimal = [a.value for a in game.ale.getMinimalActionSet()]
-    if full_action_space:
-        return np.array(game.actions, np.int64)
-    return np.array([minimal.index(a) for a in game.actions], np.int64)
+    return list(game.actions), [a.value for a in game.ale.getMinimalActionSet()]

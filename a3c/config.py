@@ -115,6 +115,18 @@ class Config:
         return dataclasses.asdict(self)
 
 
+# The A3C paper's optimizer and loss: RMSprop as TensorFlow's, annealed, with clipping.
+_PAPER_LEARNING: dict[str, Any] = {
+    "lr": 7e-4,
+    "lr_schedule": "linear",
+    "rms_alpha": 0.99,
+    "rms_eps": 0.1,
+    "rms_eps_inside_sqrt": True,
+    "value_coef": 0.5,
+    "value_loss_reduction": "sum",
+    "max_grad_norm": 40.0,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The seed's system: Keras A3C on BreakoutDeterministic-v4 (the class defaults).
     "seed": {},
@@ -126,18 +138,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "start_mode": "noop",
         "start_steps_min": 0,
         "start_steps_max": 30,
-        "lr": 7e-4,
-        "lr_schedule": "linear",
-        "rms_alpha": 0.99,
-        "rms_eps": 0.1,
-        "rms_eps_inside_sqrt": True,
-        "value_coef": 0.5,
-        "value_loss_reduction": "sum",
-        "max_grad_norm": 40.0,
+        **_PAPER_LEARNING,
     },
     # The field's standard protocol (ALE v5: sticky actions 0.25, whole games, no FIRE or
     # history restart from the environment) with Gymnasium's resize, so that scores hold in
-    # Gymnasium's pipeline. The learning settings are the paired-run winners (README).
+    # Gymnasium's pipeline. The learning settings are candidates until paired runs decide them.
     "v5": {
         "env_id": "ALE/Breakout-v5",
         "repeat_action_probability": 0.25,
@@ -148,14 +153,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "fire_on_life_loss": False,
         "terminal_on_life_loss": True,
         "t_max": 5,
-        "lr": 7e-4,
-        "lr_schedule": "linear",
-        "rms_alpha": 0.99,
-        "rms_eps": 0.1,
-        "rms_eps_inside_sqrt": True,
-        "value_coef": 0.5,
-        "value_loss_reduction": "sum",
-        "max_grad_norm": 40.0,
+        **_PAPER_LEARNING,
         "frames": 150_000_000,
     },
 }

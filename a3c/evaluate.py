@@ -14,7 +14,7 @@ import torch
 
 from a3c.checkpoint import CheckpointError, load_checkpoint
 from a3c.config import Config, ConfigError, config_from_dict
-from a3c.envs import AtariGame, AtariVecEnv, VecEnv, atari_rom, make_vec_env
+from a3c.envs import ALE_FIRE, AtariGame, AtariVecEnv, VecEnv, atari_rom, make_vec_env
 from a3c.learner import sample_actions
 from a3c.model import ActorCritic
 
@@ -236,8 +236,11 @@ def evaluate_gymnasium(
     Nothing of this project's environment code runs: the agent sees what a user's Gymnasium
     loop gives it, through `Agent.act`. Games are seeded from EVAL_SEED_BASE as in `evaluate`.
     """
+    from a3c.agent import game_actions
+
     cfg = agent.config
-    fire = cfg.fire_on_life_loss and "FIRE" in _action_meanings(cfg)
+    known = game_actions(cfg)
+    fire = cfg.fire_on_life_loss and known is not None and ALE_FIRE in known[1]
     n_envs = min(episodes, 8)
     envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
     base = EVAL_SEED_BASE + seed * 1000
@@ -307,15 +310,6 @@ def evaluate_gymnasium(
         "seeds": f"{base}+",
     }
     return result
-
-
-def _action_meanings(cfg: Config) -> list[str]:
-    from a3c.envs import AtariGame
-
-    rom = atari_rom(cfg.env_id)
-    assert rom is not None
-    game = AtariGame(cfg, rom, 0)
-    return [a.name for a in game.ale.getMinimalActionSet()]
 
 
 def _summary(env_id: str, games: list[dict[str, Any]]) -> dict[str, Any]:
