@@ -274,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "--window", type=int, default=100, help="games in the rolling mean (default: 100)"
     )
+    plot.add_argument(
+        "--x",
+        choices=("frames", "hours"),
+        default="frames",
+        help="horizontal axis: emulator frames or hours of training (default: frames)",
+    )
+    plot.add_argument(
+        "--milestones",
+        metavar="S1,S2,...",
+        help="also print, for each run, the frames and training time at which the rolling "
+        "mean first reached each of these scores, e.g. 100,200,300,400",
+    )
     plot.set_defaults(handler=_plot)
     return parser
 
@@ -452,7 +464,7 @@ def _play_in_window(model: Any, cfg: Config, args: argparse.Namespace) -> list[d
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from a3c.plot import RunDataError, plot_runs
+    from a3c.plot import RunDataError, milestones, plot_runs, read_curve
 
     if args.labels and len(args.labels) != len(args.runs):
         _fail(f"--labels gives {len(args.labels)} labels for {len(args.runs)} runs")
@@ -460,11 +472,32 @@ def _plot(args: argparse.Namespace) -> int:
         _fail(f"--window {args.window} must be at least 1")
     if args.output.suffix.lower() != ".png":
         _fail(f"-o {str(args.output)!r} must end in .png")
+    thresholds: list[float] = []
+    if args.milestones is not None:
+        try:
+            thresholds = [float(t) for t in args.milestones.split(",")]
+        except ValueError:
+            _fail(
+                f"--milestones {args.milestones!r} must be scores separated by commas, e.g. 100,200"
+            )
     try:
-        plot_runs(args.runs, args.output, args.labels, args.window)
+        plot_runs(args.runs, args.output, args.labels, args.window, x=args.x)
+        curves = [read_curve(run) for run in args.runs] if thresholds else []
     except RunDataError as err:
         _fail(str(err))
     print(f"wrote {args.output}")
+    names = args.labels or [str(run) for run in args.runs]
+    for name, curve in zip(names, curves, strict=False):
+        print(f"{name}: mean of the last {args.window} games first reached")
+        for threshold, hit in zip(
+            thresholds, milestones(curve, thresholds, args.window), strict=True
+        ):
+            where = (
+                "not reached"
+                if hit is None
+                else f"at {hit[0] / 1e6:.1f}M frames, {_format_duration(hit[1])} of training"
+            )
+            print(f"  {threshold:g}: {where}")
     return 0
 
 

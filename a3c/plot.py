@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 from a3c.metrics import RunDataError, read_rows
 
 
-def read_episodes(run: Path) -> tuple[list[int], list[float]]:
-    """(global frames, raw score) of every finished game of a run, in frame order.
+class Curve(NamedTuple):
+    """A run's finished games in frame order: global frames, training seconds, raw score."""
 
-    Damaged rows (a live run's half-written last row) are left out.
-    """
-    rows, _ = read_rows(run / "episodes.csv", ("frames", "score"))
-    pairs = [(int(float(r["frames"])), float(r["score"])) for r in rows]
-    pairs.sort(key=lambda pair: pair[0])  # learners report concurrently: nearly sorted
-    return [f for f, _ in pairs], [s for _, s in pairs]
+    frames: list[int]
+    wall_s: list[float]
+    scores: list[float]
+
+
+def read_curve(run: Path) -> Curve:
+    """Every finished game of a run, in frame order; damaged rows (a live run's half-written
+    last row) are left out."""
+    rows, _ = read_rows(run / "episodes.csv", ("frames", "score", "wall_s"))
+    triples = [(int(float(r["frames"])), float(r["wall_s"]), float(r["score"])) for r in rows]
+    triples.sort(key=lambda t: t[0])  # learners report concurrently: nearly sorted
+    return Curve([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
+
+
+def read_episodes(run: Path) -> tuple[list[int], list[float]]:
+    """(global frames, raw score) of every finished game of a run, in frame order."""
+    curve = read_curve(run)
+    return curve.frames, curve.scores
 
 
 def rolling_mean(values: list[float], window: int) -> list[float]:
@@ -29,30 +42,48 @@ def rolling_mean(values: list[float], window: int) -> list[float]:
     return out
 
 
+def milestones(
+    curve: Curve, thresholds: list[float], window: int = 100
+) -> list[tuple[int, float] | None]:
+    """For each threshold, (frames, training seconds) at the first game at which the mean of
+    the last `window` games reaches it; None if it never does. The mean counts only once
+    `window` games exist, so one lucky early game is no milestone."""
+    means = rolling_mean(curve.scores, window)
+    out: list[tuple[int, float] | None] = []
+    for threshold in thresholds:
+        first = next((i for i in range(window - 1, len(means)) if means[i] >= threshold), None)
+        out.append(None if first is None else (curve.frames[first], curve.wall_s[first]))
+    return out
+
+
 def plot_runs(
     runs: list[Path],
     output: Path,
     labels: list[str] | None = None,
     window: int = 100,
     max_frames: int | None = None,
+    x: Literal["frames", "hours"] = "frames",
 ) -> None:
-    """One line per run (rolling mean of `window` games) over faint dots for single games."""
+    """One line per run (rolling mean of `window` games) over faint dots for single games,
+    against emulator frames or hours of training."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = [read_episodes(run) for run in runs]  # read all first: fail before drawing
+    curves = [read_curve(run) for run in runs]  # read all first: fail before drawing
     names = labels or [run.resolve().name for run in runs]
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for (frames, scores), name in zip(data, names, strict=True):
-        if max_frames is not None:
-            kept = [i for i, f in enumerate(frames) if f <= max_frames]
-            frames, scores = [frames[i] for i in kept], [scores[i] for i in kept]
-        x = [f / 1e6 for f in frames]
-        (line,) = ax.plot(x, rolling_mean(scores, window), label=f"{name} ({len(scores)} games)")
-        ax.scatter(x, scores, s=1, alpha=0.1, color=line.get_color())
-    ax.set_xlabel("emulator frames (millions)")
+    for curve, name in zip(curves, names, strict=True):
+        kept = [i for i, f in enumerate(curve.frames) if max_frames is None or f <= max_frames]
+        scores = [curve.scores[i] for i in kept]
+        if x == "hours":
+            xs = [curve.wall_s[i] / 3600 for i in kept]
+        else:
+            xs = [curve.frames[i] / 1e6 for i in kept]
+        (line,) = ax.plot(xs, rolling_mean(scores, window), label=f"{name} ({len(scores)} games)")
+        ax.scatter(xs, scores, s=1, alpha=0.1, color=line.get_color())
+    ax.set_xlabel("hours of training" if x == "hours" else "emulator frames (millions)")
     ax.set_ylabel(f"raw game score (line: mean of last {window})")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
@@ -62,4 +93,12 @@ def plot_runs(
     plt.close(fig)
 
 
-__all__ = ["RunDataError", "plot_runs", "read_episodes", "rolling_mean"]
+__all__ = [
+    "Curve",
+    "RunDataError",
+    "milestones",
+    "plot_runs",
+    "read_curve",
+    "read_episodes",
+    "rolling_mean",
+]

@@ -191,7 +191,8 @@ class Trainer:
                 ckpt["optimizer"]["updates"],
             )
             state.episodes = int(ckpt["episodes"])
-            resumed_at = int(ckpt["frames"])
+            state.wall_before = float(ckpt.get("wall_s", 0.0))  # older checkpoints lack it
+            resumed_at = state.start_frames = int(ckpt["frames"])
         try:
             # The logger first: it refuses metrics files a run cannot resume before writing.
             logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
@@ -252,7 +253,7 @@ class Trainer:
                 fps = (frames - last_log[1]) / max(now - last_log[0], 1e-9)
                 last_log = (now, frames)
                 state.fps = fps
-                logger.training(frames, state.train_record(fps, now - state.start, server))
+                logger.training(frames, state.train_record(fps, state.wall(now), server))
                 logger.flush()
                 next_log = now + cfg.log_interval_s
             if now >= next_progress:
@@ -371,9 +372,9 @@ class Trainer:
             while (record := backend.get(timeout=0.05)) is not None:
                 self._handle(record, server, logger, state)
             if state.pending_train:  # the last losses, even for a run shorter than log_interval_s
-                elapsed = time.monotonic() - state.start
-                fps = server.frames() / max(elapsed, 1e-9)
-                logger.training(server.frames(), state.train_record(fps, elapsed, server))
+                now = time.monotonic()
+                fps = (server.frames() - state.start_frames) / max(now - state.start, 1e-9)
+                logger.training(server.frames(), state.train_record(fps, state.wall(now), server))
         except (OSError, ServerLost) as err:
             error = err
         finally:
@@ -421,11 +422,11 @@ class Trainer:
                 {
                     **record,
                     "episode": state.episodes,
-                    "wall_s": round(time.monotonic() - state.start, 3),
+                    "wall_s": round(state.wall(time.monotonic()), 3),
                 },
             )
         elif kind == "train":
-            record["wall_s"] = time.monotonic() - state.start
+            record["wall_s"] = state.wall(time.monotonic())
             state.reports.setdefault(record["learner"], []).append(record)
             state.pending_train.append(record)
             if record["skipped"]:
@@ -444,6 +445,7 @@ class Trainer:
                 "obs_shape": list(server.obs_shape),
                 "n_actions": server.n_actions,
                 "segment": self.segment,
+                "wall_s": state.wall(time.monotonic()),
             },
             keep=self.cfg.keep_checkpoints,
         )
@@ -454,6 +456,8 @@ class _RunState:
     """The trainer's running tallies."""
 
     start: float
+    wall_before: float = 0.0  # training seconds of the run's earlier segments (resumed runs)
+    start_frames: int = 0  # the global frame count when this segment started
     episodes: int = 0
     final_frames: int = 0
     first_frames_s: float | None = None  # when the learners' first frames arrived
@@ -466,6 +470,10 @@ class _RunState:
     failures: dict[tuple[int, ...], str] = field(default_factory=dict)  # tracebacks by group
     crash_times: list[float] = field(default_factory=list)
     skips: list[tuple[float, int]] = field(default_factory=list)  # (time, updates skipped)
+
+    def wall(self, now: float) -> float:
+        """Training seconds since the run first started, across resumed segments."""
+        return self.wall_before + now - self.start
 
     def recent_mean(self) -> float | None:
         return sum(self.scores) / len(self.scores) if self.scores else None

@@ -107,6 +107,26 @@ def test_plot_two_runs(run_dir: Path, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
+def test_plot_against_hours_and_print_milestones(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = "".join(f"{i * 100_000},{i},{i},100,0.5,0,{i * 36.0}\n" for i in range(1, 201))
+    (run / "episodes.csv").write_text(
+        "frames,episode,score,steps,avg_max_prob,learner,wall_s\n" + rows
+    )
+    out = tmp_path / "hours.png"
+    args = ("plot", str(run), "-o", str(out), "--x", "hours", "--window", "10")
+    result = run_a3c(*args, "--milestones", "50,100,500")
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()
+    # The mean of games 46..55 is 50.5: first reached at game 55 (5.5M frames, 55 x 36 s).
+    assert "50: at 5.5M frames, 0:33:00 of training" in result.stdout
+    assert "100: at 10.5M frames, 1:03:00 of training" in result.stdout
+    assert "500: not reached" in result.stdout
+    bad = run_a3c(*args, "--milestones", "100,lots")
+    assert bad.returncode == 2 and "--milestones" in bad.stderr
+
+
 def _bad_checkpoints(checkpoint: Path, tmp_path: Path) -> dict[str, Path]:
     good = checkpoint.read_bytes()
     truncated = tmp_path / "truncated.pt"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from a3c.metrics import RunDataError, read_rows
-from a3c.plot import read_episodes
+from a3c.plot import Curve, milestones, read_curve, read_episodes
 
 HEADER = "frames,episode,score,steps,avg_max_prob,learner,wall_s\n"
 ROWS = ["100,1,2.0,50,0.5,0,1.0\n", "300,2,7.0,90,0.6,1,2.0\n", "200,3,4.0,70,0.4,0,3.0\n"]
@@ -52,3 +52,21 @@ def test_files_that_are_not_metrics_are_refused(tmp_path: Path, text: str) -> No
         read_rows(_write(tmp_path, text), ("frames",))
     with pytest.raises(RunDataError, match="cannot read"):
         read_rows(tmp_path / "missing.csv", ("frames",))
+
+
+def test_read_curve_keeps_training_seconds_with_their_games(tmp_path: Path) -> None:
+    _write(tmp_path, HEADER + "".join(ROWS))
+    assert read_curve(tmp_path) == Curve([100, 200, 300], [1.0, 3.0, 2.0], [2.0, 4.0, 7.0])
+
+
+def test_milestones_wait_for_a_full_window_and_take_the_first_game_reaching_each_score() -> None:
+    # Rolling means over 2 games: -, 5, 10, 20, 15; a lone early 10 is no milestone.
+    curve = Curve([10, 20, 30, 40, 50], [1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 0.0, 20.0, 20.0, 10.0])
+    assert milestones(curve, [5, 10, 15, 20, 21], window=2) == [
+        (20, 2.0),
+        (30, 3.0),
+        (40, 4.0),
+        (40, 4.0),
+        None,
+    ]
+    assert milestones(Curve([], [], []), [1.0]) == [None]

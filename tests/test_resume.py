@@ -57,8 +57,13 @@ def test_resume_continues_counters_schedule_and_optimizer(tmp_path: Path) -> Non
     assert not torch.equal(second["model"]["value.weight"], first["model"]["value.weight"])
 
     with open(half / "episodes.csv") as fh:
-        episodes = [int(row["episode"]) for row in csv.DictReader(fh)]
+        rows = list(csv.DictReader(fh))
+    episodes = [int(row["episode"]) for row in rows]
     assert episodes == list(range(1, len(episodes) + 1))  # no duplicated or missing games
+    # Training time counts on across the resume: the second segment starts from the first's.
+    wall = [float(row["wall_s"]) for row in rows]
+    assert wall == sorted(wall) and second["wall_s"] >= first["wall_s"] > 0
+    assert wall[first["episodes"]] >= first["wall_s"]
     assert episodes[-1] == second["episodes"]
 
     events = EventAccumulator(str(half / "tb"))
