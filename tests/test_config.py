@@ -49,6 +49,8 @@ def test_v5_preset_is_the_standard_protocol() -> None:
     )
     assert (cfg.start_mode, cfg.fire_on_life_loss, cfg.action_set) == ("noop", False, "seed3")
     assert cfg.terminal_on_life_loss and cfg.frames == 150_000_000
+    assert (cfg.t_max, cfg.lr, cfg.rms_eps, cfg.rms_eps_inside_sqrt) == (20, 7e-4, 0.1, True)
+    assert (cfg.lr_schedule, cfg.max_grad_norm, cfg.workers) == ("linear", 40.0, 8)
 
 
 def test_overrides_and_file(tmp_path: Path) -> None:
