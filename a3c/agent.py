@@ -151,10 +151,9 @@ def atari_action_map(cfg: Config, full_action_space: bool = False) -> np.ndarray
 
 def game_actions(cfg: Config) -> tuple[list[int], list[int]] | None:
     """ALE ids of the policy's actions and of the game's minimal set; None if not Atari."""
-    from a3c.envs import AtariGame, atari_rom
+    from a3c.games import describe_game
 
-    rom = atari_rom(cfg.env_id)
-    if rom is None:
+    game = describe_game(cfg.env_id)
+    if not game.is_atari:
         return None
-    game = AtariGame(cfg, rom, 0)
-    return list(game.actions), [a.value for a in game.ale.getMinimalActionSet()]
+    return list(game.actions(cfg.action_set)), list(game.minimal_actions)

@@ -39,7 +39,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="TOML file of config keys applied over the preset (default: none)",
     )
     parser.add_argument(
-        "--env", dest="env_id", metavar="ID", help=f"game to train on (default: {_DEFAULTS.env_id})"
+        "--env",
+        dest="env_id",
+        metavar="ID",
+        help="game to train on: any Atari id ('ALE/Pong-v5', 'PongNoFrameskip-v4', "
+        "'PongDeterministic-v4', 'Pong') or a Gymnasium id with vector observations; "
+        "sticky actions, the action set and FIRE handling follow the game unless set "
+        f"explicitly (default: {_DEFAULTS.env_id})",
     )
     parser.add_argument(
         "--workers",

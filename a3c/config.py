@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import tomllib
 
+from a3c.games import SEED3_ACTIONS, GameInfo, UnknownGame, describe_game
+
 ActionSet = Literal["seed3", "minimal"]
 StartMode = Literal["fire", "noop"]
 Reduction = Literal["sum", "mean"]
@@ -203,8 +205,8 @@ def make_config(
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     values: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
-    if file is not None:
-        values.update(read_toml(file))
+    file_values = read_toml(file) if file is not None else {}
+    values.update(file_values)
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
@@ -213,9 +215,44 @@ def make_config(
         raise ConfigError(
             f"unknown config key {unknown[0]!r}; valid keys: {', '.join(sorted(_FIELDS))}"
         )
+    explicit = set(file_values) | {k for k, v in (overrides or {}).items() if v is not None}
+    values = fit_to_game(values, explicit)
     cfg = Config(**{k: _coerce(k, v) for k, v in values.items()})
     validate(cfg)
     return cfg
+
+
+def fit_to_game(values: dict[str, Any], explicit: set[str]) -> dict[str, Any]:
+    """Adapt the game-dependent settings a user did not set to the game `values` name.
+
+    The id decides sticky actions (see `a3c.games`); the seed's 3 actions stay only on a
+    Breakout-like action set, else the game's minimal set; FIRE at the start and after a lost
+    life stays only where the game waits for FIRE; vector games get the dense torso. Keys in
+    `explicit` (set by the user) are kept as given: validation then says if they do not fit.
+    """
+    env_id = values.get("env_id", Config.env_id)
+    try:
+        game = describe_game(env_id)
+    except UnknownGame as err:
+        raise ConfigError(str(err)) from None
+    fitted = dict(values)
+
+    def default(key: str, value: Any) -> None:
+        if key not in explicit:
+            fitted[key] = value
+
+    if not game.is_atari:
+        default("torso", "mlp")
+        return fitted
+    default("repeat_action_probability", game.sticky)
+    if fitted.get("action_set", Config.action_set) == "seed3" and not game.seed3_fits:
+        default("action_set", "minimal")
+    if not game.needs_fire:
+        if fitted.get("start_mode", Config.start_mode) == "fire":
+            default("start_mode", "noop")
+        if fitted.get("fire_on_life_loss", Config.fire_on_life_loss):
+            default("fire_on_life_loss", False)
+    return fitted
 
 
 def read_toml(file: Path) -> dict[str, Any]:
@@ -293,10 +330,38 @@ def validate(cfg: Config) -> None:
         f"max_skipped_updates = {cfg.max_skipped_updates} must be >= 0",
     )
     need(cfg.restart_window_s > 0, f"restart_window_s = {cfg.restart_window_s} must be > 0")
-    # Imported here: resolving an env id needs ale-py and gymnasium; nothing else here does.
-    from a3c.envs import check_env_id
+    try:
+        game = describe_game(cfg.env_id)
+    except UnknownGame as err:
+        raise ConfigError(str(err)) from None
+    check_game_fit(cfg, game)
 
-    check_env_id(cfg.env_id, cfg.torso)
+
+def check_game_fit(cfg: Config, game: GameInfo) -> None:
+    """Raise ConfigError if the config's settings cannot be played on its game."""
+    env = repr(cfg.env_id)
+    if not game.is_atari:
+        if cfg.torso != "mlp":
+            raise ConfigError(f"env_id {env} has vector observations; it needs torso = 'mlp'")
+        return
+    if cfg.torso != "atari":
+        raise ConfigError(f"env_id {env} is an Atari game; it needs torso = 'atari'")
+    has = ", ".join(game.action_names)
+    if cfg.action_set == "seed3" and not set(SEED3_ACTIONS) <= set(game.minimal_actions):
+        raise ConfigError(
+            f"action_set = 'seed3' needs FIRE, RIGHT and LEFT, which {env} lacks (its actions: "
+            f"{has}); use action_set = 'minimal'"
+        )
+    if cfg.start_mode == "fire" and not game.has_fire:
+        raise ConfigError(
+            f"start_mode = 'fire' needs FIRE, which {env} lacks (its actions: {has}); "
+            "use start_mode = 'noop'"
+        )
+    if cfg.fire_on_life_loss and not game.has_fire:
+        raise ConfigError(
+            f"fire_on_life_loss = true needs FIRE, which {env} lacks (its actions: {has}); "
+            "set it to false"
+        )
 
 
 def learner_groups(cfg: Config) -> list[list[int]]:
@@ -355,7 +420,9 @@ __all__ = [
     "PRESETS",
     "Config",
     "ConfigError",
+    "check_game_fit",
     "config_from_dict",
+    "fit_to_game",
     "learner_groups",
     "make_config",
     "resume_config",

@@ -6,21 +6,21 @@ gets back arrays, with games restarted automatically, so the learner carries no 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from a3c.games import (
+    ALE_FIRE,
+    ALE_NOOP,
+    FRAME_SIZE,
+    describe_game,
+)
+
 if TYPE_CHECKING:
     from a3c.config import Config
-
-FRAME_SIZE = 84
-# Index of each ALE action by name, as ALE numbers the full action set.
-ALE_NOOP, ALE_FIRE, ALE_RIGHT, ALE_LEFT = 0, 1, 3, 4
-# The seed's three actions (stay, right, left) mapped onto the game's FIRE, RIGHT, LEFT.
-SEED3_ACTIONS = (ALE_FIRE, ALE_RIGHT, ALE_LEFT)
 
 
 @dataclass
@@ -84,63 +84,11 @@ class VecEnv(Protocol):
         ...
 
 
-# --- Environment ids ---------------------------------------------------------------------------
-
-
-def atari_rom(env_id: str) -> str | None:
-    """The ALE ROM id an env id names ('BreakoutDeterministic-v4' -> 'breakout'), or None."""
-    from ale_py import roms
-
-    name = env_id.split("/", 1)[1] if env_id.startswith("ALE/") else env_id
-    name = re.sub(r"-v\d+$", "", name)
-    name = re.sub(r"(NoFrameskip|Deterministic)$", "", name)
-    name = re.sub(r"-ram$", "", name)
-    rom = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    return rom if rom in roms.get_all_rom_ids() else None
-
-
-def check_env_id(env_id: str, torso: str) -> None:
-    """Raise ConfigError unless env_id names a game this project can train on with `torso`."""
-    from a3c.config import ConfigError
-
-    if atari_rom(env_id) is not None:
-        if torso != "atari":
-            raise ConfigError(f"env_id {env_id!r} is an Atari game; it needs torso = 'atari'")
-        return
-    import gymnasium
-
-    try:
-        spec = gymnasium.spec(env_id)
-    except gymnasium.error.Error:
-        raise ConfigError(
-            f"unknown env id {env_id!r}; use an Atari game such as 'BreakoutDeterministic-v4' "
-            "or 'ALE/Pong-v5', or a registered Gymnasium id with vector observations "
-            "such as 'CartPole-v1'"
-        ) from None
-    env = gymnasium.make(spec.id)
-    try:
-        box = isinstance(env.observation_space, gymnasium.spaces.Box)
-        discrete = isinstance(env.action_space, gymnasium.spaces.Discrete)
-        if not (box and len(env.observation_space.shape or ()) == 1 and discrete):
-            raise ConfigError(
-                f"env id {env_id!r} must have 1-D Box observations and Discrete actions "
-                "(or be an Atari game)"
-            )
-    finally:
-        env.close()
-    if torso != "mlp":
-        raise ConfigError(f"env_id {env_id!r} has vector observations; it needs torso = 'mlp'")
-
-
 def make_vec_env(cfg: Config, seeds: list[int]) -> VecEnv:
     """Build one environment of `cfg.env_id` per seed."""
-    rom = atari_rom(cfg.env_id)
-    if rom is not None:
-        return AtariVecEnv([AtariGame(cfg, rom, seed) for seed in seeds], cfg)
+    if describe_game(cfg.env_id).is_atari:
+        return AtariVecEnv([AtariGame(cfg, seed) for seed in seeds], cfg)
     return GymVecEnv(cfg, seeds)
-
-
-# --- Atari -------------------------------------------------------------------------------------
 
 
 def preprocess(frame_a: np.ndarray, frame_b: np.ndarray, resize: str = "bilinear") -> np.ndarray:
@@ -164,31 +112,21 @@ class AtariGame:
     Observations are single preprocessed frames (84, 84) uint8; stacking is done by AtariVecEnv.
     """
 
-    def __init__(self, cfg: Config, rom: str, seed: int) -> None:
+    def __init__(self, cfg: Config, seed: int) -> None:
         from ale_py import ALEInterface, LoggerMode, roms
 
+        game = describe_game(cfg.env_id)  # validation has checked that cfg fits the game
+        assert game.rom is not None, cfg.env_id
         ALEInterface.setLoggerMode(LoggerMode.Error)
         self.ale = ALEInterface()
         self.ale.setInt("random_seed", seed % (2**31))
         self.ale.setFloat("repeat_action_probability", cfg.repeat_action_probability)
         self.ale.setInt("frame_skip", 1)
-        path = roms.get_rom_path(rom)
-        assert path is not None, rom
+        path = roms.get_rom_path(game.rom)
+        assert path is not None, game.rom  # describe_game has loaded it
         self.ale.loadROM(path)
-        minimal = [a.value for a in self.ale.getMinimalActionSet()]
-        if cfg.action_set == "seed3":
-            missing = [a for a in SEED3_ACTIONS if a not in minimal]
-            if missing:
-                from a3c.config import ConfigError
-
-                raise ConfigError(
-                    f"action_set 'seed3' needs FIRE, RIGHT and LEFT, which {rom!r} lacks; "
-                    "use action_set = 'minimal'"
-                )
-            self.actions = list(SEED3_ACTIONS)
-        else:
-            self.actions = minimal
-        self.can_fire = ALE_FIRE in minimal
+        self.actions = list(game.actions(cfg.action_set))
+        self.can_fire = game.has_fire
         self.cfg = cfg
         self.rng = np.random.default_rng(seed)
         h, w = self.ale.getScreenDims()

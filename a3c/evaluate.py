@@ -14,7 +14,8 @@ import torch
 
 from a3c.checkpoint import CheckpointError, load_checkpoint
 from a3c.config import Config, ConfigError, config_from_dict
-from a3c.envs import ALE_FIRE, AtariGame, AtariVecEnv, VecEnv, atari_rom, make_vec_env
+from a3c.envs import AtariGame, AtariVecEnv, VecEnv, make_vec_env
+from a3c.games import describe_game
 from a3c.learner import sample_actions
 from a3c.model import ActorCritic
 
@@ -38,11 +39,9 @@ def load_agent(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
         cfg = config_from_dict(data["config"])
     except ConfigError as err:
         raise CheckpointError(f"{str(path)!r} holds an invalid config: {err}") from None
-    env = make_vec_env(cfg, [0])
-    try:
-        n_actions, obs_shape = env.n_actions, tuple(env.obs_shape)
-    finally:
-        env.close()
+    obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
+        cfg.action_set, cfg.frame_history
+    )
     stored = (int(data.get("n_actions", -1)), tuple(data.get("obs_shape", ())))
     if stored != (n_actions, obs_shape):
         raise CheckpointError(
@@ -160,12 +159,12 @@ def evaluate(
 
 def gymnasium_env_id(cfg: Config) -> str:
     """The ALE v5 id of a config's Atari game ('ALE/Breakout-v5'); CheckpointError if none."""
-    rom = atari_rom(cfg.env_id)
-    if rom is None:
+    v5_id = describe_game(cfg.env_id).v5_id
+    if v5_id is None:
         raise CheckpointError(
             f"the Gymnasium pipeline plays Atari games; {cfg.env_id!r} is not one"
         )
-    return "ALE/" + "".join(part.capitalize() for part in rom.split("_")) + "-v5"
+    return v5_id
 
 
 def make_gymnasium_atari(
@@ -236,11 +235,9 @@ def evaluate_gymnasium(
     Nothing of this project's environment code runs: the agent sees what a user's Gymnasium
     loop gives it, through `Agent.act`. Games are seeded from EVAL_SEED_BASE as in `evaluate`.
     """
-    from a3c.agent import game_actions
 
     cfg = agent.config
-    known = game_actions(cfg)
-    fire = cfg.fire_on_life_loss and known is not None and ALE_FIRE in known[1]
+    fire = cfg.fire_on_life_loss and describe_game(cfg.env_id).has_fire
     n_envs = min(episodes, 8)
     envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
     base = EVAL_SEED_BASE + seed * 1000
@@ -383,11 +380,10 @@ def play(
 ) -> list[dict[str, Any]]:
     """Play whole games one after another, handing every emulator frame (H, W, 3) to on_frame."""
     ecfg = evaluation_config(cfg, sticky=sticky)
-    rom = atari_rom(cfg.env_id)
-    if rom is None:
+    if not describe_game(cfg.env_id).is_atari:
         raise CheckpointError(f"play shows Atari games; {cfg.env_id!r} is not one")
     # No automatic restart: the video ends with the last game, not with the next one's start.
-    env = AtariVecEnv([AtariGame(ecfg, rom, EVAL_SEED_BASE + seed * 1000)], ecfg, auto_reset=False)
+    env = AtariVecEnv([AtariGame(ecfg, EVAL_SEED_BASE + seed * 1000)], ecfg, auto_reset=False)
     rgb: np.ndarray | None = None
 
     def grab(ale: Any) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from a3c.games import atari_rom
 from a3c.metrics import RunDataError, read_rows
 
 
@@ -56,6 +58,17 @@ def milestones(
     return out
 
 
+def run_game(run: Path) -> str:
+    """The game a run trained on, for grouping runs into panels: 'SpaceInvaders' for any id of
+    an Atari game, else its env id; '' if the run has no readable config.json."""
+    try:
+        env_id = str(json.loads((run / "config.json").read_text())["env_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    rom = atari_rom(env_id)
+    return env_id if rom is None else "".join(part.capitalize() for part in rom.split("_"))
+
+
 def plot_runs(
     runs: list[Path],
     output: Path,
@@ -65,7 +78,8 @@ def plot_runs(
     x: Literal["frames", "hours"] = "frames",
 ) -> None:
     """One line per run (rolling mean of `window` games) over faint dots for single games,
-    against emulator frames or hours of training."""
+    against emulator frames or hours of training; one panel per game when runs of several
+    games are given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,8 +87,15 @@ def plot_runs(
 
     curves = [read_curve(run) for run in runs]  # read all first: fail before drawing
     names = labels or [run.resolve().name for run in runs]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for curve, name in zip(curves, names, strict=True):
+    games = [run_game(run) for run in runs]
+    panels = list(dict.fromkeys(games))  # in the order the runs were given
+    columns = min(len(panels), 3)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(8 if columns == 1 else 5 * columns, 4.5 * rows), squeeze=False
+    )
+    for curve, name, game in zip(curves, names, games, strict=True):
+        ax = axes.flat[panels.index(game)]
         kept = [i for i, f in enumerate(curve.frames) if max_frames is None or f <= max_frames]
         scores = [curve.scores[i] for i in kept]
         if x == "hours":
@@ -83,10 +104,16 @@ def plot_runs(
             xs = [curve.frames[i] / 1e6 for i in kept]
         (line,) = ax.plot(xs, rolling_mean(scores, window), label=f"{name} ({len(scores)} games)")
         ax.scatter(xs, scores, s=1, alpha=0.1, color=line.get_color())
-    ax.set_xlabel("hours of training" if x == "hours" else "emulator frames (millions)")
-    ax.set_ylabel(f"raw game score (line: mean of last {window})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        if len(panels) > 1:
+            ax.set_title(panels[i] or "unknown game")
+        ax.set_xlabel("hours of training" if x == "hours" else "emulator frames (millions)")
+        ax.set_ylabel(f"raw game score (line: mean of last {window})")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(output, dpi=120)
@@ -101,4 +128,5 @@ __all__ = [
     "read_curve",
     "read_episodes",
     "rolling_mean",
+    "run_game",
 ]

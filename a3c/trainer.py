@@ -20,7 +20,7 @@ from typing import Any
 from a3c.backends import Backend, LearnerHandle, open_backend
 from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config, learner_groups
-from a3c.envs import make_vec_env
+from a3c.games import describe_game
 from a3c.metrics import MetricsLogger, RunDataError
 from a3c.plot import read_episodes
 from a3c.server import GlobalServer, ServerLost
@@ -127,9 +127,9 @@ class Trainer:
         cfg = self.cfg
         if self.resume is None:
             prepare_run_dir(self.run_dir)
-        probe = make_vec_env(cfg, [0])
-        obs_shape, n_actions = probe.obs_shape, probe.n_actions
-        probe.close()
+        obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
+            cfg.action_set, cfg.frame_history
+        )
         server, backend = open_backend(
             self.backend, cfg, obs_shape, n_actions, self.serial, self.address
         )

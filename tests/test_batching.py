@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from a3c.config import make_config
-from a3c.envs import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT, make_vec_env
+from a3c.envs import make_vec_env
+from a3c.games import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT
 from a3c.learner import Rollout, rollout_loss, sample_actions
 from a3c.model import ActorCritic
 from tests.test_envs import RecordingALE

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from a3c.config import ConfigError, make_config
-from a3c.envs import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT, atari_rom, make_vec_env, preprocess
+from a3c.envs import make_vec_env, preprocess
+from a3c.games import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT, atari_rom
 
 
 class RecordingALE:
@@ -131,5 +132,6 @@ def test_env_ids() -> None:
     assert atari_rom("CartPole-v1") is None
     with pytest.raises(ConfigError, match="unknown env id 'Nope-v0'"):
         make_config("seed", overrides={"env_id": "Nope-v0"})
+    assert make_config("seed", overrides={"env_id": "CartPole-v1"}).torso == "mlp"
     with pytest.raises(ConfigError, match="torso = 'mlp'"):
-        make_config("seed", overrides={"env_id": "CartPole-v1"})
+        make_config("seed", overrides={"env_id": "CartPole-v1", "torso": "atari"})

@@ -174,7 +174,7 @@ def test_sticky_actions_make_the_same_play_differ(checkpoint: Path) -> None:
         ecfg = dataclasses.replace(evaluation_config(cfg, sticky=sticky), start_steps_max=0)
         frames = []
         for seed in (1, 2):
-            game = AtariGame(ecfg, "breakout", seed)
+            game = AtariGame(ecfg, seed)
             frame = game.reset()
             for a in actions:
                 frame, *_ = game.step(a)

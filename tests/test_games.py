@@ -1,0 +1,170 @@
+"""Any Atari game from its id: one describing step, settings fitted to the game, every ROM."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from a3c.config import ConfigError, make_config
+from a3c.envs import make_vec_env
+from a3c.games import (
+    ALE_FIRE,
+    SEED3_ACTIONS,
+    UnknownGame,
+    all_atari_roms,
+    atari_rom,
+    describe_game,
+)
+from a3c.plot import run_game
+from tests.helpers import run_a3c
+
+# ale-py ships these ROMs, but ALE can only run them with two players (loading one alone ends
+# the process), and Gymnasium registers no single-player id for them.
+TWO_PLAYER_ROMS = {"combat", "joust", "maze_craze", "warlords"}
+
+
+def test_every_rom_starts_steps_and_resets_as_described() -> None:
+    roms = all_atari_roms()
+    assert len(roms) > 100
+    rng = np.random.default_rng(0)
+    played = 0
+    for rom in roms:
+        if rom in TWO_PLAYER_ROMS:
+            with pytest.raises(UnknownGame, match="cannot play it single-player"):
+                describe_game(rom)
+            continue
+        game = describe_game(rom)
+        # Every game's default settings fit it, short enough to start and end games quickly.
+        cfg = make_config("seed", overrides={"env_id": rom, "max_episode_frames": 200})
+        obs_shape, n_actions = game.network_shape(cfg.action_set, cfg.frame_history)
+        env = make_vec_env(cfg, [len(rom)])
+        try:
+            assert (env.n_actions, env.obs_shape) == (n_actions, obs_shape), rom
+            obs, _ = env.reset()
+            assert obs.shape == (1, *obs_shape) and obs.dtype == np.uint8, rom
+            ended = False
+            for _ in range(60):  # 240 frames: past the 200-frame cap, so each game restarts
+                step = env.step(rng.integers(0, n_actions, size=1))
+                assert step.obs.shape == (1, *obs_shape), rom
+                ended = ended or bool(step.episodes)
+            assert ended, rom
+        finally:
+            env.close()
+        played += 1
+    assert played == len(roms) - len(TWO_PLAYER_ROMS)
+
+
+@pytest.mark.parametrize(
+    "env_id,sticky",
+    [
+        ("ALE/Pong-v5", 0.25),
+        ("Pong", 0.25),
+        ("pong", 0.25),
+        ("Pong-v0", 0.25),
+        ("PongNoFrameskip-v4", 0.0),
+        ("PongDeterministic-v4", 0.0),
+        ("Pong-v4", 0.0),
+    ],
+)
+def test_id_styles_name_the_game_and_its_sticky_actions(env_id: str, sticky: float) -> None:
+    assert atari_rom(env_id) == "pong"
+    cfg = make_config("seed", overrides={"env_id": env_id})
+    assert cfg.repeat_action_probability == sticky
+    assert describe_game(env_id).v5_id == "ALE/Pong-v5"
+
+
+def test_settings_follow_the_game_unless_the_user_set_them(tmp_path: Path) -> None:
+    breakout = describe_game("BreakoutDeterministic-v4")
+    assert breakout.needs_fire and breakout.seed3_fits and breakout.lives == 5
+    seed = make_config("seed")  # the seed's game keeps the seed's settings
+    assert (seed.action_set, seed.start_mode, seed.fire_on_life_loss) == ("seed3", "fire", True)
+
+    pacman = make_config("seed", overrides={"env_id": "ALE/MsPacman-v5"})
+    assert not describe_game("ALE/MsPacman-v5").has_fire
+    assert pacman.action_set == "minimal" and pacman.start_mode == "noop"
+    assert not pacman.fire_on_life_loss and pacman.repeat_action_probability == 0.25
+
+    # Pong has FIRE but does not wait for it: no forced FIRE; the seed's 3 actions do not fit.
+    pong = describe_game("PongNoFrameskip-v4")
+    assert pong.has_fire and not pong.needs_fire and not pong.seed3_fits
+    cfg = make_config("seed", overrides={"env_id": "PongNoFrameskip-v4"})
+    assert (cfg.action_set, cfg.start_mode, cfg.fire_on_life_loss) == ("minimal", "noop", False)
+
+    # What a user sets wins: in a file or as an override.
+    toml = tmp_path / "c.toml"
+    toml.write_text('action_set = "seed3"\nrepeat_action_probability = 0.1\n')
+    cfg = make_config("seed", file=toml, overrides={"env_id": "ALE/Pong-v5"})
+    assert cfg.action_set == "seed3" and cfg.repeat_action_probability == 0.1
+    assert describe_game("ALE/Pong-v5").actions("seed3") == SEED3_ACTIONS
+
+
+@pytest.mark.parametrize(
+    "toml,needle",
+    [
+        ('action_set = "seed3"', "action_set = 'seed3' needs FIRE, RIGHT and LEFT"),
+        ('start_mode = "fire"', "start_mode = 'fire' needs FIRE"),
+        ("fire_on_life_loss = true", "fire_on_life_loss = true needs FIRE"),
+    ],
+)
+def test_settings_that_cannot_fit_the_game_are_refused_before_anything_is_written(
+    tmp_path: Path, toml: str, needle: str
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml + "\n")
+    run = tmp_path / "run"
+    args = ("train", "--env", "ALE/MsPacman-v5", "--config", str(config), "--frames", "1000")
+    result = run_a3c(*args, "--run-dir", str(run))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and needle in result.stderr
+    assert "MsPacman" in result.stderr and "NOOP, UP" in result.stderr  # what it does have
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    "env_id,needle",
+    [
+        ("ALE/Nope-v5", "unknown env id 'ALE/Nope-v5'"),
+        ("Combat", "cannot play it single-player"),
+        ("FrozenLake-v1", "1-D Box observations"),
+    ],
+)
+def test_unknown_or_unplayable_games_are_refused(tmp_path: Path, env_id: str, needle: str) -> None:
+    run = tmp_path / "run"
+    result = run_a3c("train", "--env", env_id, "--frames", "1000", "--run-dir", str(run))
+    assert result.returncode == 2 and needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not run.exists()
+    with pytest.raises(ConfigError, match=needle):
+        make_config("seed", overrides={"env_id": env_id})
+
+
+def test_a_game_without_fire_trains_evaluates_and_plays(tmp_path: Path) -> None:
+    run = tmp_path / "pacman"
+    args = ("--env", "ALE/MsPacman-v5", "--workers", "1", "--learners-per-process", "1")
+    result = run_a3c("train", *args, "--frames", "3000", "--run-dir", str(run), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert ALE_FIRE not in describe_game("ALE/MsPacman-v5").minimal_actions
+    evaluation = run_a3c("evaluate", str(run), "--episodes", "1", "--max-frames", "2000")
+    assert evaluation.returncode == 0, evaluation.stderr
+    gym = run_a3c(
+        "evaluate", str(run), "--episodes", "1", "--max-frames", "2000", "--pipeline", "gymnasium"
+    )
+    assert gym.returncode == 0, gym.stderr
+    video = tmp_path / "pacman.mp4"
+    play = run_a3c("play", str(run), "--video", str(video), timeout=600)
+    assert play.returncode == 0, play.stderr
+    assert video.stat().st_size > 1000
+
+    # plot: runs of two games get one panel each.
+    breakout = tmp_path / "breakout"
+    breakout.mkdir()
+    (breakout / "episodes.csv").write_text((run / "episodes.csv").read_text())
+    (breakout / "config.json").write_text('{"env_id": "BreakoutNoFrameskip-v4"}')
+    assert (run_game(run), run_game(breakout)) == ("MsPacman", "Breakout")
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    assert run_a3c("plot", str(run), "-o", str(one), "--window", "2").returncode == 0
+    result = run_a3c("plot", str(run), str(breakout), "-o", str(two), "--window", "2")
+    assert result.returncode == 0, result.stderr
+    with Image.open(one) as single, Image.open(two) as double:
+        assert double.size[0] > 1.2 * single.size[0]  # two panels side by side
