@@ -115,3 +115,25 @@ def test_rollout_bootstraps_from_state_after_last_step() -> None:
     # With the seed's bootstrap V(s1)=4 the value loss would differ: R = [2.5, 3].
     wrong = torch.tensor([2.5, 3.0])
     assert terms["value"] != pytest.approx(((values - wrong) ** 2).mean().item())
+
+
+def test_the_seeds_critic_loss_broadcasts_and_ours_does_not() -> None:
+    """The seed's `K.mean(K.square(R - V))` with R (N,) and V (N, 1) averages (R_j - V_i)^2 over
+    all N*N pairs: its gradient pulls each V_i toward the rollout's mean return, ours toward
+    the state's own return."""
+    returns = torch.tensor([1.0, 0.5, 0.0, 2.5])
+    n = len(returns)
+    seed_values = torch.tensor([0.2, 0.4, 0.6, 0.8], requires_grad=True)
+    seed_loss = (returns - seed_values[:, None]).square().mean()  # (N,) - (N, 1) -> (N, N)
+    seed_loss.backward()
+    our_values = seed_values.detach().clone().requires_grad_(True)
+    value_loss(our_values, returns, "mean").backward()
+    assert seed_values.grad is not None and our_values.grad is not None
+    v = seed_values.detach()
+    torch.testing.assert_close(seed_values.grad, 2 / n * (v - returns.mean()))
+    torch.testing.assert_close(our_values.grad, 2 / n * (v - returns))
+    assert not torch.allclose(seed_values.grad, our_values.grad)
+    # At V = R our loss is at its minimum; the seed's still moves the values toward the mean.
+    at_returns = returns.clone().requires_grad_(True)
+    (returns - at_returns[:, None]).square().mean().backward()
+    assert at_returns.grad is not None and at_returns.grad.abs().max() > 0.5
