@@ -9,6 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
 from a3c.optim import learning_rate
+from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
@@ -90,3 +91,52 @@ def test_resume_refuses_unsafe_overrides_and_empty_dirs(tmp_path: Path) -> None:
     assert empty.returncode == 2 and "holds no checkpoint" in empty.stderr
     assert len(list_checkpoints(run / "checkpoints")) == 1  # nothing written by the refusals
     assert not (run / "resumes.jsonl").exists()
+
+
+def test_a_checkpoint_round_trips_through_the_trainer_exactly(tmp_path: Path) -> None:
+    """Resumed at its finished budget, a run writes back exactly the state it loaded: weights,
+    RMSprop statistics and counters (a resume that dropped any of them would not)."""
+    run = tmp_path / "run"
+    Trainer(_cfg(N // 2), run, serial=True).run()
+    first = _latest(run)
+    cfg, _ = resume_config(config_from_dict(first["config"]), {})
+    Trainer(cfg, run, serial=True, resume=first).run()
+    second = _latest(run)
+    assert second["segment"] == 1
+    assert (second["frames"], second["episodes"]) == (first["frames"], first["episodes"])
+    assert second["optimizer"]["updates"] == first["optimizer"]["updates"]
+    assert first["model"].keys() == second["model"].keys()
+    for name, weights in first["model"].items():
+        assert torch.equal(second["model"][name], weights), name
+    assert torch.equal(second["optimizer"]["square_avg"], first["optimizer"]["square_avg"])
+
+
+def test_the_first_push_after_loading_uses_the_loaded_state_and_schedule(tmp_path: Path) -> None:
+    """Half-way through a linear schedule, one known gradient moves the loaded weights by the
+    RMSprop step computed by hand from the loaded statistics and the half-way learning rate."""
+    run = tmp_path / "run"
+    Trainer(_cfg(N // 2), run, serial=True).run()
+    ckpt = _latest(run)
+    cfg = _cfg(N)
+    server = SharedParameterServer(cfg, tuple(ckpt["obs_shape"]), ckpt["n_actions"])
+    fresh = server.params.clone()
+    server.load_state(
+        ckpt["model"], ckpt["optimizer"]["square_avg"], ckpt["frames"], ckpt["optimizer"]["updates"]
+    )
+    state = server.state()
+    for name, weights in ckpt["model"].items():
+        assert torch.equal(state["model"][name], weights), name
+    assert torch.equal(state["optimizer"]["square_avg"], ckpt["optimizer"]["square_avg"])
+    assert (state["frames"], server.updates()) == (ckpt["frames"], ckpt["optimizer"]["updates"])
+    assert not torch.equal(server.params, fresh)  # the loaded weights are not the initial ones
+
+    params, v = server.params.clone(), server.square_avg.clone()
+    grad = torch.linspace(-0.02, 0.03, len(params))
+    lr = 7e-4 * (1 - ckpt["frames"] / N)  # about half the base rate, not 7e-4 and not 0
+    assert 2e-4 < lr < 5e-4
+    assert server.push(grad, 100) == ckpt["frames"] + 100
+    v_expected = cfg.rms_alpha * v + (1 - cfg.rms_alpha) * grad.square()
+    params_expected = params - lr * grad / (v_expected.sqrt() + cfg.rms_eps)  # Keras: ε outside
+    torch.testing.assert_close(server.square_avg, v_expected, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
+    assert server.updates() == ckpt["optimizer"]["updates"] + 1
