@@ -145,7 +145,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The field's standard protocol (ALE v5: sticky actions 0.25, whole games, no FIRE or
     # history restart from the environment) with Gymnasium's resize, so that scores hold in
     # Gymnasium's pipeline. t_max 20: in paired runs it learned faster per hour than t_max 5
-    # (README, "Choosing the v5 preset"); the optimizer and life-loss signal are the paper's.
+    # (README, "Towards a v5 agent"); the optimizer and life-loss signal are the paper's.
     "v5": {
         "env_id": "ALE/Breakout-v5",
         "repeat_action_probability": 0.25,
@@ -231,6 +231,8 @@ def fit_to_game(values: dict[str, Any], explicit: set[str]) -> dict[str, Any]:
     `explicit` (set by the user) are kept as given: validation then says if they do not fit.
     """
     env_id = values.get("env_id", Config.env_id)
+    if not isinstance(env_id, str):
+        return values  # _coerce names the bad value
     try:
         game = describe_game(env_id)
     except UnknownGame as err:

@@ -67,6 +67,7 @@ def test_overrides_and_file(tmp_path: Path) -> None:
         ({"lr": -0.1}, "lr = -0.1 must be a positive number"),
         ({"gamma": 1.5}, "gamma = 1.5 must be in [0, 1]"),
         ({"t_max": "5"}, "t_max = '5' must be an integer"),
+        ({"env_id": 5}, "env_id = 5 must be a string"),
         ({"action_set": "all"}, "action_set = 'all' is not one of seed3, minimal"),
         ({"env_id": "Breakout-v99x"}, "unknown env id 'Breakout-v99x'"),
         ({"bogus": 1}, "unknown config key 'bogus'"),
