@@ -244,7 +244,7 @@ def fit_to_game(values: dict[str, Any], explicit: set[str]) -> dict[str, Any]:
             fitted[key] = value
 
     if not game.is_atari:
-        default("torso", "mlp")
+        default("torso", "atari" if game.pixels else "mlp")
         return fitted
     default("repeat_action_probability", game.sticky)
     if fitted.get("action_set", Config.action_set) == "seed3" and not game.seed3_fits:
@@ -343,7 +343,9 @@ def check_game_fit(cfg: Config, game: GameInfo) -> None:
     """Raise ConfigError if the config's settings cannot be played on its game."""
     env = repr(cfg.env_id)
     if not game.is_atari:
-        if cfg.torso != "mlp":
+        if game.pixels and cfg.torso != "atari":
+            raise ConfigError(f"env_id {env} has 84×84 frames; it needs torso = 'atari'")
+        if not game.pixels and cfg.torso != "mlp":
             raise ConfigError(f"env_id {env} has vector observations; it needs torso = 'mlp'")
         return
     if cfg.torso != "atari":

@@ -269,32 +269,40 @@ class AtariVecEnv:
 
 
 class GymVecEnv:
-    """Gymnasium games with 1-D observations (CartPole and the like), stepped as a batch."""
+    """Gymnasium games stepped as a batch: 1-D observations (CartPole and the like) as they
+    come, as float32; 84×84 uint8 frames (`a3c/Catch-v0`) stacked `frame_history` deep."""
 
     def __init__(self, cfg: Config, seeds: list[int]) -> None:
         import gymnasium
 
+        game = describe_game(cfg.env_id)  # registers this project's own games in this process
         num_envs = len(seeds)
         self.envs = [
             gymnasium.make(cfg.env_id, max_episode_steps=cfg.max_episode_frames)
             for _ in range(num_envs)
         ]
         self.num_envs = num_envs
-        space = self.envs[0].action_space
-        assert isinstance(space, gymnasium.spaces.Discrete)
-        self.n_actions = int(space.n)
-        shape = self.envs[0].observation_space.shape
-        assert shape is not None
-        self.obs_shape: tuple[int, ...] = tuple(shape)
+        self.obs_shape, self.n_actions = game.network_shape(cfg.action_set, cfg.frame_history)
+        self.stacked = game.pixels
         self.reward_clip = cfg.reward_clip
         self.seeds = seeds
-        self.obs = np.zeros((num_envs, *self.obs_shape), np.float32)
+        dtype = np.uint8 if self.stacked else np.float32
+        self.obs = np.zeros((num_envs, *self.obs_shape), dtype)
         self.score = np.zeros(num_envs)
         self.steps = np.zeros(num_envs, np.int64)
 
+    def _observe(self, i: int, obs: Any, first: bool) -> None:
+        """Put env i's new observation in place: the newest frame of its stack, or every frame
+        of it at the start of a game."""
+        if not self.stacked or first:
+            self.obs[i] = obs
+        else:
+            self.obs[i, :-1] = self.obs[i, 1:]
+            self.obs[i, -1] = obs
+
     def reset(self) -> tuple[np.ndarray, int]:
         for i, env in enumerate(self.envs):
-            self.obs[i] = env.reset(seed=self.seeds[i])[0]
+            self._observe(i, env.reset(seed=self.seeds[i])[0], first=True)
         return self.obs, 0
 
     def step(self, actions: np.ndarray) -> VecStep:
@@ -308,9 +316,10 @@ class GymVecEnv:
             obs, raw[i], terminals[i], truncations[i], _ = env.step(int(actions[i]))
             self.score[i] += raw[i]
             self.steps[i] += 1
+            self._observe(i, obs, first=False)
             if terminals[i] or truncations[i]:
                 if truncations[i] and not terminals[i]:
-                    final_obs[i] = np.asarray(obs, np.float32)
+                    final_obs[i] = self.obs[i].copy()
                 else:
                     truncations[i] = False
                 steps = int(self.steps[i])
@@ -318,8 +327,7 @@ class GymVecEnv:
                     EpisodeStats(i, float(self.score[i]), steps, steps, bool(truncations[i]))
                 )
                 self.score[i], self.steps[i] = 0.0, 0
-                obs, _ = env.reset()
-            self.obs[i] = obs
+                self._observe(i, env.reset()[0], first=True)
         clip = self.reward_clip
         rewards = np.clip(raw, -clip, clip) if clip > 0 else raw
         return VecStep(

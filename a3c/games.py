@@ -53,7 +53,7 @@ class GameInfo:
         not change over 1,000 frames of NOOP.
     lives: lives at the start of a game (0 where the game has none).
     observation_shape: a single observation before frame stacking: (84, 84) for Atari (gray,
-        resized), (n,) for vector games.
+        resized) and other pixel games, (n,) for vector games.
     """
 
     env_id: str
@@ -72,6 +72,12 @@ class GameInfo:
         return self.rom is not None
 
     @property
+    def pixels(self) -> bool:
+        """Observations are 84×84 gray frames (Atari, or a Gymnasium pixel game): stacked, and
+        read by the convolutional torso."""
+        return self.observation_shape == (FRAME_SIZE, FRAME_SIZE)
+
+    @property
     def seed3_fits(self) -> bool:
         """The seed's 3 actions make sense here (a Breakout-like action set)."""
         return self.minimal_actions == SEED3_GAME_ACTIONS
@@ -84,7 +90,7 @@ class GameInfo:
 
     def network_shape(self, action_set: str, frame_history: int) -> tuple[tuple[int, ...], int]:
         """(input shape, number of outputs) of the network for this game: (4, 84, 84), 3 say."""
-        if self.is_atari:
+        if self.pixels:
             return (frame_history, FRAME_SIZE, FRAME_SIZE), len(self.actions(action_set))
         return self.observation_shape, len(self.minimal_actions)
 
@@ -178,9 +184,19 @@ def _describe_atari(env_id: str, rom: str) -> GameInfo:
     )
 
 
-def _describe_vector(env_id: str) -> GameInfo:
+def register_own_games() -> None:
+    """Register this project's own Gymnasium games (`a3c/Catch-v0`), once per process."""
     import gymnasium
 
+    if "a3c/Catch-v0" not in gymnasium.registry:
+        gymnasium.register("a3c/Catch-v0", entry_point="a3c.catch:CatchEnv")
+
+
+def _describe_vector(env_id: str) -> GameInfo:
+    import gymnasium
+    import numpy as np
+
+    register_own_games()
     try:
         spec = gymnasium.spec(env_id)
     except gymnasium.error.Error:
@@ -193,14 +209,12 @@ def _describe_vector(env_id: str) -> GameInfo:
     try:
         obs, act = env.observation_space, env.action_space
         shape = obs.shape or ()
-        if not (
-            isinstance(obs, gymnasium.spaces.Box)
-            and len(shape) == 1
-            and isinstance(act, gymnasium.spaces.Discrete)
-        ):
+        box = isinstance(obs, gymnasium.spaces.Box)
+        frames = box and shape == (FRAME_SIZE, FRAME_SIZE) and obs.dtype == np.uint8
+        if not (box and (len(shape) == 1 or frames) and isinstance(act, gymnasium.spaces.Discrete)):
             raise UnknownGame(
-                f"env id {env_id!r} must have 1-D Box observations and Discrete actions "
-                "(or be an Atari game)"
+                f"env id {env_id!r} must have 1-D Box observations or 84×84 uint8 frames, and "
+                "Discrete actions (or be an Atari game)"
             )
         n = int(act.n)
     finally:
@@ -239,4 +253,5 @@ __all__ = [
     "atari_rom",
     "describe_game",
     "id_sticky",
+    "register_own_games",
 ]

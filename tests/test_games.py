@@ -168,3 +168,24 @@ def test_a_game_without_fire_trains_evaluates_and_plays(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with Image.open(one) as single, Image.open(two) as double:
         assert double.size[0] > 1.2 * single.size[0]  # two panels side by side
+
+
+def test_catch_is_a_pixel_game_stacked_like_atari() -> None:
+    cfg = make_config("seed", overrides={"env_id": "a3c/Catch-v0"})
+    game = describe_game("a3c/Catch-v0")
+    assert game.pixels and not game.is_atari and cfg.torso == "atari"
+    assert game.network_shape(cfg.action_set, cfg.frame_history) == ((4, 84, 84), 3)
+    env = make_vec_env(cfg, [1, 2])
+    obs, _ = env.reset()
+    assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8
+    assert (obs[:, 0] == obs[:, 3]).all()  # a new game fills the stack with its first frame
+    rng = np.random.default_rng(0)
+    scores: list[float] = []
+    for _ in range(19 * 60):
+        before = env.step(rng.integers(0, 3, size=2)).obs.copy()
+        scores += [e.score for e in env.step(np.zeros(2, np.int64)).episodes]
+        assert before.shape == (2, 4, 84, 84)
+    assert set(scores) <= {-1.0, 1.0} and len(scores) >= 100
+    assert -0.9 < float(np.mean(scores)) < -0.2  # random play catches about one ball in four
+    with pytest.raises(ConfigError, match="84×84 frames; it needs torso = 'atari'"):
+        make_config("seed", overrides={"env_id": "a3c/Catch-v0", "torso": "mlp"})
