@@ -470,7 +470,7 @@ def _play_in_window(model: Any, cfg: Config, args: argparse.Namespace) -> list[d
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from a3c.plot import RunDataError, milestones, plot_runs, read_curve
+    from a3c.plot import RunDataError, milestones, plot_runs
 
     if args.labels and len(args.labels) != len(args.runs):
         _fail(f"--labels gives {len(args.labels)} labels for {len(args.runs)} runs")
@@ -487,13 +487,12 @@ def _plot(args: argparse.Namespace) -> int:
                 f"--milestones {args.milestones!r} must be scores separated by commas, e.g. 100,200"
             )
     try:
-        plot_runs(args.runs, args.output, args.labels, args.window, x=args.x)
-        curves = [read_curve(run) for run in args.runs] if thresholds else []
+        curves = plot_runs(args.runs, args.output, args.labels, args.window, x=args.x)
     except RunDataError as err:
         _fail(str(err))
     print(f"wrote {args.output}")
     names = args.labels or [str(run) for run in args.runs]
-    for name, curve in zip(names, curves, strict=False):
+    for name, curve in zip(names, curves if thresholds else [], strict=False):
         print(f"{name}: mean of the last {args.window} games first reached")
         for threshold, hit in zip(
             thresholds, milestones(curve, thresholds, args.window), strict=True

@@ -76,10 +76,10 @@ def plot_runs(
     window: int = 100,
     max_frames: int | None = None,
     x: Literal["frames", "hours"] = "frames",
-) -> None:
+) -> list[Curve]:
     """One line per run (rolling mean of `window` games) over faint dots for single games,
     against emulator frames or hours of training; one panel per game when runs of several
-    games are given."""
+    games are given. Returns the runs' curves as read."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,6 +118,7 @@ def plot_runs(
     fig.tight_layout()
     fig.savefig(output, dpi=120)
     plt.close(fig)
+    return curves
 
 
 __all__ = [
