@@ -90,8 +90,13 @@ class MetricsLogger:
             self._kept_rows(episodes, ("frames", "score"), resume_frames),
             self._kept_rows(train, ("frames",), resume_frames),
         ]
-        # purge_step makes TensorBoard discard the old events at or after the checkpoint.
-        self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=resume_frames)
+        # The games the kept file holds (None without one): a game whose record was still on
+        # its way when the checkpoint was taken is kept and counted, so numbers never repeat.
+        self.kept_episodes = len(kept[0]) if episodes.exists() else None
+        # purge_step makes TensorBoard discard the old events after the checkpoint: the same
+        # cut (frames <= resume_frames kept) as the CSV files'.
+        purge = None if resume_frames is None else resume_frames + 1
+        self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=purge)
         self._files: list[IO[str]] = []
         self.episodes = self._open_csv(episodes, EPISODE_FIELDS, kept[0])
         self.train = self._open_csv(train, TRAIN_FIELDS, kept[1])

@@ -201,6 +201,8 @@ class Trainer:
                 (self.run_dir / "config.json").write_text(config)
                 if resumed_at is not None:  # the recent-score window goes on from the kept games
                     state.scores.extend(read_episodes(self.run_dir)[1][-100:])
+                    if logger.kept_episodes is not None:
+                        state.episodes = logger.kept_episodes
             except BaseException:
                 with contextlib.suppress(OSError):
                     logger.close()

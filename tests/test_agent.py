@@ -147,6 +147,21 @@ def test_evaluate_gymnasium_pipeline_json(v5_checkpoint: Path) -> None:
     assert json.loads(sticky.stdout)["protocol"]["repeat_action_probability"] == 0.0
 
 
+def test_gymnasium_pipeline_plays_the_sticky_actions_it_reports(v5_checkpoint: Path) -> None:
+    """Same seeds: without sticky actions the sampled games repeat exactly; with them they do not
+    (an evaluation that only wrote --sticky into its JSON would repeat itself)."""
+
+    def games(sticky: float) -> list[tuple[float, int]]:
+        agent = Agent.load(v5_checkpoint, seed=3)
+        result = evaluate_gymnasium(agent, 3, greedy=False, max_episode_frames=5_000, sticky=sticky)
+        assert result["protocol"]["repeat_action_probability"] == sticky
+        return [(g["score"], g["frames"]) for g in result["games"]]
+
+    plain = games(0.0)
+    assert games(0.0) == plain
+    assert games(0.25) != plain
+
+
 def test_gymnasium_pipeline_cap_stops_an_agent_that_never_serves(v5_checkpoint: Path) -> None:
     agent = Agent.load(v5_checkpoint)
     with torch.no_grad():  # always RIGHT: with no FIRE from anyone, the ball is never served

@@ -186,7 +186,15 @@ def test_sticky_actions_make_the_same_play_differ(checkpoint: Path) -> None:
     varied = final_frames(0.25)
     assert not np.array_equal(varied[0], varied[1])
 
-    result = evaluate(model, cfg, episodes=2, greedy=True, max_episode_frames=5_000, sticky=0.25)
-    assert result["protocol"]["repeat_action_probability"] == 0.25
+    # Through evaluate: the same seed plays the same sampled games without sticky actions, and
+    # other games with them (an evaluation that only recorded --sticky would repeat itself).
+    def games(sticky: float) -> list[tuple[float, int]]:
+        result = evaluate(model, cfg, 3, greedy=False, max_episode_frames=5_000, sticky=sticky)
+        assert result["protocol"]["repeat_action_probability"] == sticky
+        return [(g["score"], g["frames"]) for g in result["games"]]
+
+    plain = games(0.0)
+    assert games(0.0) == plain
+    assert games(0.25) != plain
     bad = run_a3c("evaluate", str(checkpoint), "--sticky", "1.5")
     assert bad.returncode == 2 and "--sticky 1.5 must be in [0, 1)" in bad.stderr

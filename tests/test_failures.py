@@ -150,6 +150,32 @@ def test_non_finite_updates_are_never_applied_and_stop_the_run(
     assert events[-1]["action"] == "stop"
 
 
+def test_a_learners_exception_reaches_events_log_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that raises in a learner: its traceback, not just an exit status, is what
+    events.log and the warning name; the group is restarted and the run finishes."""
+    real_loss = a3c.learner.a3c_loss
+    calls = []
+
+    def loss_that_fails_once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 30:
+            raise RuntimeError("a bug in the loss")
+        return real_loss(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(a3c.learner, "a3c_loss", loss_that_fails_once)
+    cfg = Config(workers=1, learners_per_process=1, t_max=5, frames=3000)
+    summary = Trainer(cfg, tmp_path / "run", serial=True).run(time_limit_s=120)
+    assert summary.frames >= 3000 and len(calls) > 30
+    log = (tmp_path / "run" / "events.log").read_text().splitlines()
+    assert len(log) == 1
+    event = json.loads(log[0])
+    assert event["action"] == "restart" and event["learners"] == [0]
+    assert event["cause"].startswith("Traceback")
+    assert event["cause"].splitlines()[-1] == "RuntimeError: a bug in the loss"
+
+
 @pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_with_a_final_checkpoint_and_no_children(
     tmp_path: Path, signum: int, status: int

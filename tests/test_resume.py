@@ -1,12 +1,15 @@
 """Resume: N frames in one go against N/2 + N/2 with a resume between, in serial mode."""
 
 import csv
+import dataclasses
 from pathlib import Path
 
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from a3c.checkpoint import list_checkpoints, load_checkpoint
+import a3c.trainer
+from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
 from a3c.optim import learning_rate
 from a3c.server import SharedParameterServer
@@ -140,3 +143,54 @@ def test_the_first_push_after_loading_uses_the_loaded_state_and_schedule(tmp_pat
     torch.testing.assert_close(server.square_avg, v_expected, rtol=1e-6, atol=1e-12)
     torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
     assert server.updates() == ckpt["optimizer"]["updates"] + 1
+
+
+def test_resume_after_newer_records_counts_every_game_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trainer killed after its last checkpoint leaves records newer than it. Resuming drops
+    them: in episodes.csv, train.csv and TensorBoard, games are numbered 1..n without repeats and
+    frames never go back. Also: only the newest `keep_checkpoints` (3) files stay."""
+    written: list[Path] = []
+    states: list[dict] = []
+
+    def spy(directory: Path, state: dict, keep: int) -> Path:
+        written.append(save_checkpoint(directory, state, keep))
+        states.append(state)
+        return written[-1]
+
+    monkeypatch.setattr(a3c.trainer, "save_checkpoint", spy)
+    cfg = dataclasses.replace(_cfg(N), checkpoint_interval_s=0.2, log_interval_s=0.1)
+    run = tmp_path / "run"
+    Trainer(cfg, run, serial=True).run()
+    kept = list_checkpoints(run / "checkpoints")
+    newest = list(dict.fromkeys(written))  # a checkpoint at unchanged frames replaces its file
+    assert len(newest) >= 5 and kept == newest[-3:]  # the newest 3; the older ones deleted
+
+    # As if killed after the last checkpoint before its final game: newer records stay behind.
+    with open(run / "episodes.csv") as fh:
+        last_game = int(list(csv.DictReader(fh))[-1]["frames"])
+    resume = [s for s in states if s["frames"] < last_game][-1]
+    # And as if a game's record had been on its way from the learner when it was taken: the
+    # file holds that game, the checkpoint does not count it.
+    assert resume["episodes"] >= 1
+    resume = {**resume, "episodes": resume["episodes"] - 1}
+    for path in kept:
+        path.unlink()
+    Trainer(dataclasses.replace(cfg, frames=N + N // 2), run, serial=True, resume=resume).run()
+
+    with open(run / "episodes.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    episodes = [int(r["episode"]) for r in rows]
+    frames = [int(r["frames"]) for r in rows]
+    assert episodes == list(range(1, len(rows) + 1))
+    assert frames == sorted(frames) and frames[-1] >= N
+    assert _latest(run)["episodes"] == len(rows)
+    with open(run / "train.csv") as fh:
+        train_frames = [int(r["frames"]) for r in csv.DictReader(fh)]
+    assert train_frames == sorted(train_frames) and train_frames[-1] >= N
+
+    events = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("episode/score")] == frames
+    assert [e.step for e in events.Scalars("perf/frames_per_second")] == train_frames
