@@ -521,6 +521,7 @@ class ProgressLine:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last_print = 0.0
+        self.open_line = False  # a live line is showing, not yet ended
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
@@ -539,16 +540,20 @@ class ProgressLine:
         )
         if self.tty:
             print("\r" + line.ljust(120), end="", file=sys.stderr, flush=True)
+            self.open_line = True
         else:
             print(line, file=sys.stderr, flush=True)
 
     def done(self) -> None:
-        if self.tty:
+        """End the live line (if one is showing) so that the next message starts a line."""
+        if self.open_line:
             print(file=sys.stderr)
+            self.open_line = False
 
 
 def _train(args: argparse.Namespace) -> int:
     from a3c.backends import BackendUnavailable
+    from a3c.checkpoint import list_checkpoints
     from a3c.trainer import (
         LearnerFailed,
         RunDirError,
@@ -592,17 +597,25 @@ def _train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     progress = ProgressLine()
-    # SIGTERM stops a run the way Ctrl-C does: learners stop, a final checkpoint is written.
-    terminated = []
+    # SIGTERM stops a run the way Ctrl-C does: learners stop, a final checkpoint is written. A
+    # second signal stops at once, without waiting for the learners. A command started in the
+    # background of a script inherits SIGINT ignored: `kill -INT` must still stop it.
+    signals: list[int] = []
 
-    def on_sigterm(signum: int, frame: object) -> None:
-        terminated.append(signum)
+    def on_signal(signum: int, frame: object) -> None:
+        signals.append(signum)
+        if len(signals) == 1:
+            progress.done()
+            print(
+                "a3c: stopping: the learners finish their rollouts, then a final checkpoint is "
+                "written (interrupt again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_sigterm)
-    # A command started in the background of a script inherits SIGINT ignored; `kill -INT` (and
-    # Ctrl-C) must still stop it cleanly, with a final checkpoint.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         trainer = Trainer(
             cfg,
@@ -614,6 +627,15 @@ def _train(args: argparse.Namespace) -> int:
             address=args.address,
         )
         summary = trainer.run()
+    except KeyboardInterrupt:  # a second signal cut the orderly stop short
+        progress.done()
+        kept = list_checkpoints(run_dir / "checkpoints")
+        last = f"the latest checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
+        print(
+            "a3c: stopped at once by a second interrupt, without waiting for the learners; " + last,
+            file=sys.stderr,
+        )
+        return EXIT_TERMINATED if signal.SIGTERM in signals else EXIT_INTERRUPTED
     except RunDirError as err:  # a resumed run's metrics files are not ours
         progress.done()
         _fail(str(err))
@@ -642,7 +664,7 @@ def _train(args: argparse.Namespace) -> int:
     print(f"  metrics:     {summary.run_dir / 'episodes.csv'}, {summary.run_dir / 'train.csv'}")
     print(f"  tensorboard: tensorboard --logdir {summary.run_dir / 'tb'}")
     if summary.interrupted:
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if signal.SIGTERM in signals else EXIT_INTERRUPTED
     return 0
 
 

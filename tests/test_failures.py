@@ -231,21 +231,41 @@ def test_trainer_killed_while_saving_leaves_a_checkpoint_to_resume(tmp_path: Pat
 def test_a_second_ctrl_c_stops_at_once_and_the_last_checkpoint_stays_valid(
     tmp_path: Path,
 ) -> None:
+    """A learner that does not stop (here: stopped by SIGSTOP) holds up the orderly stop; a
+    second Ctrl-C ends the command at once, says so, and leaves no process behind."""
     config = tmp_path / "c.toml"
-    config.write_text("checkpoint_interval_s = 0.5\n")
+    config.write_text("checkpoint_interval_s = 1.0\n")
     run = tmp_path / "run"
-    proc = _start(run, 10**9, "--config", str(config))
+    out = tmp_path / "out.txt"
+    with open(out, "w") as fh:
+        proc = _start(run, 10**9, "--config", str(config), output=fh)
     deadline = time.monotonic() + 60
-    while len(list_checkpoints(run / "checkpoints")) < 2:
-        assert time.monotonic() < deadline, "no checkpoints"
-        time.sleep(0.1)
+    while len(_learner_pids(proc.pid)) < 2 or not list_checkpoints(run / "checkpoints"):
+        assert time.monotonic() < deadline, "learners did not start"
+        time.sleep(0.2)
     learners = _learner_pids(proc.pid)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
+    os.kill(learners[0], signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while "interrupt again to stop at once" not in out.read_text():
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.1)
+        time.sleep(2.0)  # the orderly stop is now waiting for the stopped learner
+        assert proc.poll() is None, "the stop did not wait for the learners"
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        stopped_in = time.monotonic() - asked
+    finally:
+        if _alive(learners[0]):
+            os.kill(learners[0], signal.SIGCONT)
+        proc.kill()
+    output = out.read_text()
+    assert proc.returncode == 130, output
+    assert stopped_in < 15, stopped_in  # not the orderly stop's 30 s wait for learners
+    assert "stopped at once by a second interrupt" in output and "Traceback" not in output
+    assert "interrupted after" not in output  # the orderly stop's summary was not reached
     load_checkpoint(list_checkpoints(run / "checkpoints")[-1])  # the newest one loads
     assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]  # no temp
     deadline = time.monotonic() + 30

@@ -71,6 +71,7 @@ class LocalBackend:
         self.serial = serial
         self.queue: Any = queue.Queue() if serial else _CONTEXT.Queue()
         self.stop_event: Any = threading.Event() if serial else _CONTEXT.Event()
+        self._processes: list[Any] = []
 
     def start(self, cfg: Config, server: ParameterServer, learner_ids: list[int]) -> LearnerHandle:
         """Start one process (or thread) running the actor-learners `learner_ids`."""
@@ -84,6 +85,7 @@ class LocalBackend:
             daemon=True,
         )
         proc.start()
+        self._processes = [p for p in self._processes if p.is_alive()] + [proc]
         return proc
 
     def stop(self) -> None:
@@ -102,7 +104,13 @@ class LocalBackend:
         return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
     def close(self) -> None:
+        """Release the queue; a learner process still running by now (stuck, or the trainer was
+        told to stop at once) is killed, so that nothing outlives the command."""
         if not self.serial:
+            for proc in self._processes:
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(timeout=10)
             self.queue.close()
             self.queue.join_thread()
 
