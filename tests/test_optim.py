@@ -45,3 +45,28 @@ def test_clip_grad_norm() -> None:
     grad = torch.tensor([3.0, 4.0])
     clip_grad_norm_(grad, 0.0)
     assert grad.tolist() == [3.0, 4.0]
+
+
+def test_the_paper_presets_optimizer_through_the_shared_server() -> None:
+    """The `paper` (and `v5`) optimizer as the learners reach it: one push a quarter of the way
+    through the budget applies RMSprop with ε 0.1 inside the root at 3/4 of the base rate."""
+    from a3c.config import make_config
+    from a3c.server import SharedParameterServer
+
+    cfg = make_config("paper")
+    assert (cfg.rms_eps, cfg.rms_eps_inside_sqrt, cfg.lr_schedule) == (0.1, True, "linear")
+    server = SharedParameterServer(cfg, (4, 84, 84), 4)
+    at = cfg.frames // 4
+    square_avg = torch.linspace(1e-4, 2e-2, len(server.params))
+    server.load_state(server.state()["model"], square_avg, at, 10)
+    params, v = server.params.clone(), server.square_avg.clone()
+    grad = torch.linspace(-0.05, 0.04, len(params))
+    assert server.push(grad, 80) == at + 80
+    v_expected = cfg.rms_alpha * v + (1 - cfg.rms_alpha) * grad.square()
+    lr = 0.75 * cfg.lr
+    params_expected = params - lr * grad / (v_expected + cfg.rms_eps).sqrt()
+    torch.testing.assert_close(server.square_avg, v_expected, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
+    # ε outside the root would have moved the weights about 3 times as far: not within tolerance.
+    outside = params - lr * grad / (v_expected.sqrt() + cfg.rms_eps)
+    assert not torch.allclose(server.params, outside, rtol=1e-3, atol=1e-7)
