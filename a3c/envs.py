@@ -277,10 +277,11 @@ class GymVecEnv:
 
         game = describe_game(cfg.env_id)  # registers this project's own games in this process
         num_envs = len(seeds)
-        self.envs = [
-            gymnasium.make(cfg.env_id, max_episode_steps=cfg.max_episode_frames)
-            for _ in range(num_envs)
-        ]
+        # A game's own time limit (CartPole-v1: 500 steps) is part of its definition: the cap
+        # only shortens it.
+        own = gymnasium.spec(cfg.env_id).max_episode_steps
+        cap = cfg.max_episode_frames if own is None else min(own, cfg.max_episode_frames)
+        self.envs = [gymnasium.make(cfg.env_id, max_episode_steps=cap) for _ in range(num_envs)]
         self.num_envs = num_envs
         self.obs_shape, self.n_actions = game.network_shape(cfg.action_set, cfg.frame_history)
         self.stacked = game.pixels

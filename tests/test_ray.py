@@ -1,5 +1,6 @@
 """The Ray backend on a real two-node Ray cluster on loopback (a head and a second node)."""
 
+import csv
 import json
 import os
 import signal
@@ -127,9 +128,18 @@ def test_a_killed_learner_actor_is_restarted_and_the_run_goes_on(
     events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
     assert [e["action"] for e in events] == ["restart"]
     assert "actor died" in events[0]["cause"]
+    # The restarted actor itself trains: games of its own learners end after the restart.
+    assert _games_after(run, events[0]["learners"], events[0]["frames"])
     ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert ckpt["frames"] >= events[0]["frames"] + 2000
     assert _no_actors_left()
+
+
+def _games_after(run: Path, learners: list[int], frames: int) -> list[dict[str, str]]:
+    """The rows of episodes.csv played by `learners` that ended after `frames`."""
+    with open(run / "episodes.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r for r in rows if int(r["learner"]) in learners and int(r["frames"]) > frames]
 
 
 def _kill_a_learner_then_stop(proc: subprocess.Popen[str], run: Path) -> None:
@@ -140,8 +150,14 @@ def _kill_a_learner_then_stop(proc: subprocess.Popen[str], run: Path) -> None:
     os.kill(_actor_pids("ray::LearnerActor")[0], signal.SIGKILL)
     # Each phase has its own time: a restart imports torch.
     _wait_for(proc, (run / "events.log").exists, "the death was not noticed")
+    event = json.loads((run / "events.log").read_text().splitlines()[0])
     after_kill = _frames_logged(run)
     _wait_for(proc, learners_at(after_kill + 2000), "the frame count stopped rising")
+    _wait_for(
+        proc,
+        lambda: bool(_games_after(run, event["learners"], event["frames"])),
+        "the restarted actor finished no game",
+    )
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr
@@ -171,6 +187,7 @@ def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) ->
     run = tmp_path / "run"
     cfg = Config(workers=2, learners_per_process=1, t_max=5, frames=2000)
     Trainer(cfg, run, serial=True).run()  # local
+    first = list_checkpoints(run / "checkpoints")[-1]
     resumed = run_a3c(
         "train",
         "--resume",
@@ -185,6 +202,12 @@ def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) ->
     assert resumed.returncode == 0, resumed.stderr
     ray_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert ray_ckpt["frames"] >= 5000 and ray_ckpt["segment"] == 1
+    # The Ray server went on from the local checkpoint's counters, not from zero: every record
+    # of its segment comes after the local run's frames.
+    local_frames = load_checkpoint(first)["frames"]
+    with open(run / "train.csv") as fh:
+        train = [int(r["frames"]) for r in csv.DictReader(fh)]
+    assert train == sorted(train) and train[0] < local_frames < train[-1]
     back = run_a3c("train", "--resume", str(run), "--frames", "7000")
     assert back.returncode == 0, back.stderr
     local_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
