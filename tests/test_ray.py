@@ -185,7 +185,7 @@ def test_a_lost_parameter_server_stops_the_run_with_a_valid_checkpoint(
 
 def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    cfg = Config(workers=2, learners_per_process=1, t_max=5, frames=2000)
+    cfg = Config(workers=2, learners_per_process=1, t_max=5, frames=2000, log_interval_s=0.5)
     Trainer(cfg, run, serial=True).run()  # local
     first = list_checkpoints(run / "checkpoints")[-1]
     resumed = run_a3c(
@@ -207,7 +207,7 @@ def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) ->
     local_frames = load_checkpoint(first)["frames"]
     with open(run / "train.csv") as fh:
         train = [int(r["frames"]) for r in csv.DictReader(fh)]
-    assert train == sorted(train) and train[0] < local_frames < train[-1]
+    assert train == sorted(train) and train[0] <= local_frames < train[-1]
     back = run_a3c("train", "--resume", str(run), "--frames", "7000")
     assert back.returncode == 0, back.stderr
     local_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
