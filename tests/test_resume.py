@@ -11,7 +11,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import a3c.trainer
 from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
-from a3c.optim import learning_rate
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
@@ -46,17 +45,9 @@ def test_resume_continues_counters_schedule_and_optimizer(tmp_path: Path) -> Non
     assert second["optimizer"]["updates"] > first["optimizer"]["updates"]
     updates_whole = _latest(tmp_path / "whole")["optimizer"]["updates"]
     assert abs(second["optimizer"]["updates"] - updates_whole) <= 0.1 * updates_whole
-    # The schedule is a function of global frames and the budget: both end at the same rate.
-    lr_whole = learning_rate(7e-4, "linear", whole.frames, N)
-    lr_halves = learning_rate(cfg.lr, cfg.lr_schedule, second["frames"], cfg.frames)
-    assert abs(lr_whole - lr_halves) < 7e-4 * 200 / N
-    # The optimizer statistics went on from the checkpoint's, not from zero: each update
-    # multiplies them by alpha and adds a non-negative term. The k float32 multiplications
-    # round differently from alpha**k in double: allow a relative 1e-4 (k * 6e-8 is below it).
-    k = second["optimizer"]["updates"] - first["optimizer"]["updates"]
-    floor = first["optimizer"]["square_avg"] * cfg.rms_alpha**k
-    assert (second["optimizer"]["square_avg"] >= floor * (1 - 1e-4)).all()
-    assert (floor > 0).any()
+    # The exact state after loading and the schedule half-way are checked by
+    # test_a_checkpoint_round_trips_through_the_trainer_exactly and
+    # test_the_first_push_after_loading_uses_the_loaded_state_and_schedule below.
     assert second["episodes"] >= first["episodes"]
     assert not torch.equal(second["model"]["value.weight"], first["model"]["value.weight"])
 
