@@ -1,0 +1,145 @@
+"""Train the `v5` preset on several Atari games, evaluate each on the standard protocol, tabulate.
+
+For each game: train (or continue) RUNS/<game> with `a3c train --preset v5 --env ALE/<Game>-v5
+--frames F` until its checkpoint reaches F frames; evaluate the newest checkpoint through
+Gymnasium's pipeline (sticky actions 0.25, sampled, `--episodes` games); play a uniformly random
+agent through the same pipeline; copy the checkpoint to MODELS/<game>-a3c-v5-<frames>.pt. Every
+step's result is cached under OUT (a finished step is read, not run again), so the script can be
+stopped and started again at any point; the table is printed at the end:
+
+    .venv/bin/python benchmarks/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
+        --frames 20000000 --runs /tmp/games --out benchmarks/results/games --models models
+
+Training takes both cores: run nothing else beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from a3c.checkpoint import list_checkpoints, load_checkpoint
+from a3c.config import make_config
+from a3c.evaluate import EVAL_SEED_BASE, make_gymnasium_atari
+
+A3C = str(Path(sys.executable).with_name("a3c"))
+
+# Published figures nearest our budget: rl-baselines-zoo's A2C after 1e7 steps (40M frames;
+# its benchmark.md, NoFrameskip-v4 ids) and the A3C paper's feed-forward agent after 1 day on
+# 16 threads (Mnih et al. 2016, Table S3, human starts: not our no-op starts).
+PUBLISHED = {
+    "Pong": {"a2c_zoo_40M": 19.0, "a3c_paper_ff_1day": 11.4},
+    "SpaceInvaders": {"a2c_zoo_40M": 658.9, "a3c_paper_ff_1day": 2214.7},
+    "Qbert": {"a2c_zoo_40M": 5742.3, "a3c_paper_ff_1day": 13752.3},
+    "BeamRider": {"a2c_zoo_40M": 2809.1, "a3c_paper_ff_1day": 13235.9},
+    "Seaquest": {"a2c_zoo_40M": 746.4, "a3c_paper_ff_1day": 2300.2},
+    "Breakout": {"a2c_zoo_40M": 384.9, "a3c_paper_ff_1day": 551.6},
+}
+
+
+def train(game: str, run: Path, frames: int, seed: int) -> Path:
+    """The run's newest checkpoint once it holds at least `frames` frames."""
+    found = list_checkpoints(run / "checkpoints") if run.exists() else []
+    if found and load_checkpoint(found[-1])["frames"] >= frames:
+        return found[-1]
+    if found:
+        command = [A3C, "train", "--resume", str(run), "--frames", str(frames)]
+    else:
+        command = [A3C, "train", "--preset", "v5", "--env", f"ALE/{game}-v5"]
+        command += ["--frames", str(frames), "--seed", str(seed), "--run-dir", str(run)]
+    print("$", " ".join(command), flush=True)
+    done = subprocess.run(command, check=False)
+    found = list_checkpoints(run / "checkpoints")
+    if done.returncode != 0 or load_checkpoint(found[-1])["frames"] < frames:
+        raise SystemExit(f"{game}: training stopped early (status {done.returncode})")
+    return found[-1]
+
+
+def evaluate(checkpoint: Path, episodes: int, path: Path) -> dict[str, Any]:
+    """`a3c evaluate --pipeline gymnasium --sample`, sticky actions 0.25; cached in `path`."""
+    if not path.exists():
+        command = [A3C, "evaluate", str(checkpoint), "--pipeline", "gymnasium", "--sample"]
+        command += ["--episodes", str(episodes), "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+        path.write_text(done.stdout)
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def random_agent(game: str, episodes: int, path: Path) -> dict[str, Any]:
+    """Uniformly random actions over the game's minimal set, through the same pipeline."""
+    if not path.exists():
+        cfg = make_config("v5", overrides={"env_id": f"ALE/{game}-v5"})
+        env = make_gymnasium_atari(cfg, 0.25, 108_000, fire=False)
+        rng = np.random.default_rng(EVAL_SEED_BASE)
+        scores = []
+        for i in range(episodes):
+            env.reset(seed=EVAL_SEED_BASE + i)
+            score, over = 0.0, False
+            while not over:
+                _, reward, terminated, truncated, _ = env.step(
+                    int(rng.integers(env.action_space.n))
+                )
+                score += float(reward)
+                over = terminated or truncated
+            scores.append(score)
+        env.close()
+        path.write_text(json.dumps({"mean": statistics.mean(scores), "scores": scores}))
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("games", nargs="+", help="ALE game names, e.g. Pong SpaceInvaders")
+    parser.add_argument("--frames", type=int, default=20_000_000)
+    parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=Path, required=True, help="where the runs train")
+    parser.add_argument("--out", type=Path, required=True, help="results (JSON, run files)")
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for game in args.games:
+        run = args.runs / game
+        checkpoint = train(game, run, args.frames, args.seed)
+        ckpt = load_checkpoint(checkpoint)
+        millions = f"{ckpt['frames'] / 1e6:.0f}M"
+        kept = args.out / game
+        kept.mkdir(exist_ok=True)
+        for name in ("config.json", "episodes.csv", "train.csv"):
+            shutil.copy(run / name, kept / name)
+        model = args.models / f"{game.lower()}-a3c-v5-{millions}.pt"
+        if not model.exists():
+            shutil.copy(checkpoint, model)
+        result = evaluate(checkpoint, args.episodes, kept / "eval-gymnasium-sampled.json")
+        rand = random_agent(game, args.episodes, kept / "random.json")
+        rows.append((game, ckpt, result, rand))
+    print(
+        f"| game | frames | training time | ours, sampled ({args.episodes} games, sticky 0.25)"
+        " | random | A2C zoo, 40M | A3C paper FF, 1 day (human starts) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for game, ckpt, result, rand in rows:
+        hours = ckpt.get("wall_s", 0.0) / 3600
+        pub = PUBLISHED.get(game, {})
+        print(
+            f"| {game} | {ckpt['frames'] / 1e6:.1f}M | {hours:.1f} h | {result['mean']:.1f} ± "
+            f"{result['std']:.1f} | {rand['mean']:.1f} | {pub.get('a2c_zoo_40M', '-')} | "
+            f"{pub.get('a3c_paper_ff_1day', '-')} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
