@@ -8,7 +8,8 @@ step's result is cached under OUT (a finished step is read, not run again), so t
 stopped and started again at any point; the table is printed at the end:
 
     .venv/bin/python benchmarks/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
-        --frames 20000000 --runs /tmp/games --out benchmarks/results/games --models models
+        --frames 20000000 --runs /tmp/games --out benchmarks/results/games --models models \\
+        --plot docs/games.png
 
 Training takes both cores: run nothing else beside it.
 """
@@ -108,6 +109,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, required=True, help="where the runs train")
     parser.add_argument("--out", type=Path, required=True, help="results (JSON, run files)")
     parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--plot", type=Path, help="also draw the curves, a panel per game")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -126,6 +128,9 @@ def main() -> None:
         result = evaluate(checkpoint, args.episodes, kept / "eval-gymnasium-sampled.json")
         rand = random_agent(game, args.episodes, kept / "random.json")
         rows.append((game, ckpt, result, rand))
+    if args.plot is not None:
+        runs = [str(args.out / game) for game, *_ in rows]
+        subprocess.run([A3C, "plot", *runs, "-o", str(args.plot), "--x", "hours"], check=True)
     print(
         f"| game | frames | training time | ours, sampled ({args.episodes} games, sticky 0.25)"
         " | random | A2C zoo, 40M | A3C paper FF, 1 day (human starts) |"
