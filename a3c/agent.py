@@ -23,16 +23,16 @@ import torch
 from a3c.checkpoint import CheckpointError
 from a3c.config import Config
 from a3c.learner import sample_actions
-from a3c.model import ActorCritic
+from a3c.model import ActorCritic, State
 
 
 class Agent:
     """A policy loaded from a checkpoint of `a3c train`, acting on batches of observations.
 
-    The calls fit a recurrent policy as well as the feed-forward one: `act` may carry state
-    from call to call for each of the N environments, and `reset(done)` clears it for the
-    environments whose games ended. The feed-forward policy keeps no state, so its `reset` only
-    checks its argument.
+    Both policies answer the same calls: `act` carries the recurrent policy's state from call
+    to call for each of the N environments, and `reset(done)` clears it for the environments
+    whose games ended (and, for an agent trained with a lost life as terminal,
+    `resets_on_life_loss`, whose lives dropped). The feed-forward policy keeps no state.
     """
 
     def __init__(
@@ -48,6 +48,18 @@ class Agent:
         self.action_map = action_map
         self.rng = np.random.default_rng(seed)
         self.batch_size: int | None = None
+        self.state: State = ()
+        self.starts: torch.Tensor | None = None  # (N,): 1 where the next step starts a game
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the policy carries state from step to step (the LSTM policy)."""
+        return self.model.recurrent
+
+    @property
+    def resets_on_life_loss(self) -> bool:
+        """Trained with a lost life as the end of an episode: pass lost lives to `reset` too."""
+        return self.config.terminal_on_life_loss
 
     @classmethod
     def load(cls, path: str | Path, full_action_space: bool = False, seed: int = 0) -> Agent:
@@ -97,9 +109,21 @@ class Agent:
         return torch.from_numpy(np.ascontiguousarray(array))
 
     def probabilities(self, obs: Any) -> np.ndarray:
-        """The policy's action probabilities (N, n_actions) for a batch of observations."""
+        """One step of the policy: its action probabilities (N, n_actions) for a batch of
+        observations. Like `act`, it moves a recurrent policy's state on by one step."""
+        batch = self._batch(obs)
+        if self.batch_size is None:
+            self.batch_size = len(batch)
+            self.state = self.model.initial_state(len(batch))
+            self.starts = torch.ones(len(batch))
+        elif len(batch) != self.batch_size:
+            raise ValueError(
+                f"act got {len(batch)} observations after {self.batch_size}; keep the batch "
+                "size (one row per environment) or call reset(None) to start over"
+            )
         with torch.inference_mode():
-            logits, _ = self.model(self._batch(obs))
+            logits, _, self.state = self.model.step(batch, self.state, self.starts)
+        self.starts = torch.zeros(len(batch))
         return torch.softmax(logits.float(), dim=1).numpy()
 
     def act(self, obs: Any, greedy: bool = False) -> np.ndarray:
@@ -108,13 +132,6 @@ class Agent:
         greedy: the most probable action; otherwise one sampled from the policy, as in training.
         """
         probs = self.probabilities(obs)
-        if self.batch_size is None:
-            self.batch_size = len(probs)
-        elif len(probs) != self.batch_size:
-            raise ValueError(
-                f"act got {len(probs)} observations after {self.batch_size}; keep the batch "
-                "size (one row per environment) or call reset(None) to start over"
-            )
         choice = probs.argmax(axis=1) if greedy else sample_actions(probs, self.rng)
         if self.action_map is not None:
             choice = self.action_map[choice]
@@ -123,8 +140,9 @@ class Agent:
     def reset(self, done: Any = None) -> None:
         """Forget the state of the environments whose games ended (done: (N,) bool), or all.
 
-        Call it after every step with `terminated | truncated`, so that a recurrent policy
-        starts each new game afresh; the feed-forward policy has nothing to forget.
+        Call it after every step with `terminated | truncated` (or'ed with lost lives if
+        `resets_on_life_loss`), so that a recurrent policy starts each new game afresh; the
+        feed-forward policy has nothing to forget.
         """
         if done is None:
             self.batch_size = None
@@ -132,6 +150,8 @@ class Agent:
         mask = np.asarray(done, dtype=bool)
         if self.batch_size is not None and mask.shape != (self.batch_size,):
             raise ValueError(f"reset needs one flag per environment, ({self.batch_size},)")
+        if self.starts is not None:
+            self.starts[torch.from_numpy(mask)] = 1.0
 
 
 def atari_action_map(cfg: Config, full_action_space: bool = False) -> np.ndarray | None:

@@ -48,6 +48,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         f"explicitly (default: {_DEFAULTS.env_id})",
     )
     parser.add_argument(
+        "--policy",
+        choices=("ff", "lstm"),
+        help="'ff': the seed's feed-forward network; 'lstm': 256 LSTM units after its trunk, "
+        f"the A3C paper's recurrent agent (default: {_DEFAULTS.policy})",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -93,6 +99,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
     overrides = {
         "env_id": args.env_id,
+        "policy": args.policy,
         "workers": args.workers,
         "envs_per_worker": args.envs_per_worker,
         "learners_per_process": args.learners_per_process,
@@ -135,6 +142,7 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
             {
                 "preset": args.preset,
                 "env_id": args.env_id,
+                "policy": args.policy,
                 "workers": args.workers,
                 "envs_per_worker": args.envs_per_worker,
                 "learners_per_process": args.learners_per_process,

@@ -17,6 +17,7 @@ StartMode = Literal["fire", "noop"]
 Reduction = Literal["sum", "mean"]
 LrSchedule = Literal["constant", "linear"]
 Torso = Literal["atari", "mlp"]
+Policy = Literal["ff", "lstm"]
 Precision = Literal["float32", "bfloat16"]
 Resize = Literal["bilinear", "area"]
 
@@ -73,6 +74,9 @@ class Config:
     # Algorithm.
     torso: Torso = "atari"
     """'atari': the seed's two-conv network; 'mlp': a small dense torso for vector observations."""
+    policy: Policy = "ff"
+    """'ff': the seed's feed-forward network; 'lstm': 256 LSTM units after the trunk (the A3C
+    paper's recurrent agent), its state carried across rollouts and reset when a game ends."""
     t_max: int = 20
     """Agent steps per rollout before an update (fewer if the game ends)."""
     gamma: float = 0.99
@@ -168,6 +172,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "value_loss_reduction": ("sum", "mean"),
     "lr_schedule": ("constant", "linear"),
     "torso": ("atari", "mlp"),
+    "policy": ("ff", "lstm"),
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),
 }

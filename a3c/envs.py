@@ -63,6 +63,13 @@ class VecStep:
         """Emulator frames this step consumed, summed over environments."""
         return sum(self.frames_per_env)
 
+    def episode_ends(self, terminal_on_life_loss: bool) -> np.ndarray:
+        """(E,) bool: where an episode of learning ended on this step, the game's end or cut,
+        and a lost life where that counts as terminal. Returns are cut there and a recurrent
+        policy's state is reset."""
+        ended = self.terminals | self.truncations
+        return ended | self.life_lost if terminal_on_life_loss else ended
+
 
 class VecEnv(Protocol):
     """A batch of environments stepped together."""

@@ -10,14 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium
 import numpy as np
-import torch
 
 from a3c.checkpoint import CheckpointError, load_checkpoint
 from a3c.config import Config, ConfigError, config_from_dict
 from a3c.envs import AtariGame, AtariVecEnv, VecEnv, make_vec_env
 from a3c.games import describe_game
-from a3c.learner import sample_actions
-from a3c.model import ActorCritic
+from a3c.model import ActorCritic, build_model
 
 if TYPE_CHECKING:
     from a3c.agent import Agent
@@ -49,7 +47,7 @@ def load_agent(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
             f"but {cfg.env_id} with action set {cfg.action_set!r} has {n_actions} actions "
             f"and input {obs_shape}"
         )
-    model = ActorCritic(obs_shape, n_actions, cfg.torso)
+    model = build_model(cfg, obs_shape, n_actions)
     try:
         model.load_state_dict(data["model"])
     except (RuntimeError, KeyError, TypeError) as err:
@@ -81,17 +79,6 @@ def evaluation_config(
     )
 
 
-def choose_actions(
-    model: ActorCritic, obs: np.ndarray, greedy: bool, rng: np.random.Generator
-) -> np.ndarray:
-    """Actions (E,) for observations (E, *obs_shape): the most probable, or sampled."""
-    with torch.inference_mode():
-        logits, _ = model(torch.from_numpy(obs))
-    if greedy:
-        return logits.argmax(dim=1).numpy()
-    return sample_actions(torch.softmax(logits, dim=1).numpy(), rng)
-
-
 def evaluate(
     model: ActorCritic,
     cfg: Config,
@@ -108,16 +95,19 @@ def evaluate(
     at once. Seeds come from EVAL_SEED_BASE, a range training never uses. With `sticky` > 0
     the emulator sometimes repeats the last action, so even a greedy policy plays varied games.
     """
+    from a3c.agent import Agent
+
     ecfg = evaluation_config(cfg, max_episode_frames, sticky)
     n_envs = min(episodes, 8)
     env: VecEnv = make_vec_env(ecfg, [EVAL_SEED_BASE + seed * 1000 + i for i in range(n_envs)])
-    rng = np.random.default_rng(EVAL_SEED_BASE + seed)
+    agent = Agent(model, cfg, None, seed=EVAL_SEED_BASE + seed)  # actions as the policy's
     obs, _ = env.reset()
     games: list[dict[str, Any]] = []
     counting = np.ones(n_envs, bool)  # envs whose current game will be counted
     started = n_envs
     while len(games) < episodes:
-        step = env.step(choose_actions(model, obs, greedy, rng))
+        step = env.step(agent.act(obs, greedy))
+        agent.reset(step.episode_ends(cfg.terminal_on_life_loss))
         obs = step.obs
         for ep in step.episodes:
             if not counting[ep.env_index]:
@@ -242,10 +232,12 @@ def evaluate_gymnasium(
     envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
     base = EVAL_SEED_BASE + seed * 1000
     noops = [0] * n_envs
+    lives = [0] * n_envs
 
     def start(i: int, env_seed: int | None) -> np.ndarray:
         obs, info = envs[i].reset(seed=env_seed)
         noops[i] = int(info.get("noop_frames", info["episode_frame_number"]))
+        lives[i] = int(info["lives"])
         return np.asarray(obs)
 
     obs = np.stack([start(i, base + i) for i in range(n_envs)])
@@ -262,6 +254,9 @@ def evaluate_gymnasium(
             score[i] += float(reward)
             steps[i] += 1
             obs[i] = o
+            if agent.resets_on_life_loss and info["lives"] < lives[i]:
+                done[i] = True  # trained with a lost life as an episode's end
+            lives[i] = int(info["lives"])
             if not (terminated or truncated):
                 continue
             done[i] = True
@@ -379,6 +374,8 @@ def play(
     sticky: float | None = None,
 ) -> list[dict[str, Any]]:
     """Play whole games one after another, handing every emulator frame (H, W, 3) to on_frame."""
+    from a3c.agent import Agent
+
     ecfg = evaluation_config(cfg, sticky=sticky)
     if not describe_game(cfg.env_id).is_atari:
         raise CheckpointError(f"play shows Atari games; {cfg.env_id!r} is not one")
@@ -395,11 +392,12 @@ def play(
         on_frame(rgb)
 
     env.games[0].frame_hook = grab
-    rng = np.random.default_rng(EVAL_SEED_BASE + seed)
+    agent = Agent(model, cfg, None, seed=EVAL_SEED_BASE + seed)
     obs, _ = env.reset()
     games: list[dict[str, Any]] = []
     while len(games) < episodes:
-        step = env.step(choose_actions(model, obs, greedy, rng))
+        step = env.step(agent.act(obs, greedy))
+        agent.reset(step.episode_ends(cfg.terminal_on_life_loss))
         obs = step.obs
         for ep in step.episodes:
             games.append({"score": ep.score, "frames": ep.frames, "truncated": ep.truncated})

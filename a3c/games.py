@@ -185,11 +185,14 @@ def _describe_atari(env_id: str, rom: str) -> GameInfo:
 
 
 def register_own_games() -> None:
-    """Register this project's own Gymnasium games (`a3c/Catch-v0`), once per process."""
+    """Register this project's own Gymnasium games (`a3c/Catch-v0`, `a3c/Recall-v0`), once per
+    process."""
     import gymnasium
 
     if "a3c/Catch-v0" not in gymnasium.registry:
         gymnasium.register("a3c/Catch-v0", entry_point="a3c.catch:CatchEnv")
+    if "a3c/Recall-v0" not in gymnasium.registry:
+        gymnasium.register("a3c/Recall-v0", entry_point="a3c.recall:RecallEnv")
 
 
 def _describe_vector(env_id: str) -> GameInfo:

@@ -19,7 +19,7 @@ import torch
 from a3c.config import Config
 from a3c.envs import EpisodeStats, VecStep, make_vec_env
 from a3c.losses import a3c_loss, n_step_returns
-from a3c.model import ActorCritic
+from a3c.model import ActorCritic, State, build_model
 from a3c.optim import clip_grad_norm_
 from a3c.server import ParameterServer, flatten_module_
 
@@ -48,6 +48,8 @@ class Rollout:
     actions: torch.Tensor  # (T, E) int64
     rewards: torch.Tensor  # (T, E) float32, clipped
     ends: torch.Tensor  # (T, E) float32: 1 where the episode ended after that step
+    starts: torch.Tensor  # (T + 1, E) float32: 1 where obs[t] is an episode's first
+    state: State = ()  # the policy's state before step 0 (none for the feed-forward one)
 
     @classmethod
     def allocate(
@@ -58,6 +60,7 @@ class Rollout:
             actions=torch.zeros((t_max, num_envs), dtype=torch.int64),
             rewards=torch.zeros((t_max, num_envs)),
             ends=torch.zeros((t_max, num_envs)),
+            starts=torch.zeros((t_max + 1, num_envs)),
         )
 
 
@@ -92,7 +95,7 @@ def run_learners(
     torch.manual_seed(seeds[0])
     rng = np.random.default_rng(seeds[0])
     env = make_vec_env(cfg, seeds)
-    model = ActorCritic(env.obs_shape, env.n_actions, cfg.torso)
+    model = build_model(cfg, env.obs_shape, env.n_actions)
     params, grad = flatten_module_(model)
     obs_np, start_frames = env.reset()
     pixels = obs_np.dtype == np.uint8
@@ -100,6 +103,8 @@ def run_learners(
         cfg.t_max, env.num_envs, env.obs_shape, torch.uint8 if pixels else torch.float32
     )
     roll.obs[0] = torch.from_numpy(obs_np)
+    roll.starts[0] = 1.0
+    state = model.initial_state(env.num_envs)  # carried from step to step, rollout to rollout
     episode_max_prob = np.zeros(env.num_envs)  # running sums for the seed's avg_max_prob
     frames_pending = [start_frames] + [0] * (k - 1)  # per learner, not yet counted globally
     report = Reporter(sink, learner_ids, e, cfg.log_interval_s)
@@ -108,11 +113,14 @@ def run_learners(
 
     while not should_stop() and server.frames() < cfg.frames:
         server.pull(params)
+        # Learning starts from the state acting had here; a copy made outside inference mode
+        # is a plain tensor, and the graph is cut at the rollout's start.
+        roll.state = tuple(s.clone() for s in state)
         timer.lap("sync")
         steps = 0
         for t in range(cfg.t_max):
             with torch.inference_mode():
-                logits, _ = model(roll.obs[t])
+                logits, _, state = model.step(roll.obs[t], state, roll.starts[t])
                 probs = torch.softmax(logits, dim=1).numpy()
             actions = sample_actions(probs, rng)
             episode_max_prob += probs.max(axis=1)
@@ -121,12 +129,11 @@ def run_learners(
             timer.lap("env")
             roll.actions[t] = torch.from_numpy(actions)
             roll.rewards[t] = torch.from_numpy(step.rewards)
-            ended = step.terminals | step.truncations
-            if cfg.terminal_on_life_loss:
-                ended = ended | step.life_lost
+            ended = step.episode_ends(cfg.terminal_on_life_loss)
             roll.ends[t] = torch.from_numpy(ended.astype(np.float32))
+            roll.starts[t + 1] = roll.ends[t]  # the policy's state is reset where one ended
             if step.final_obs:  # cut off by the frame cap: bootstrap its reward from V(s_final)
-                add_truncation_bootstrap(model, roll.rewards[t], step.final_obs, cfg.gamma)
+                add_truncation_bootstrap(model, roll.rewards[t], step.final_obs, state, cfg.gamma)
             roll.obs[t + 1] = torch.from_numpy(step.obs)
             for i, frames in enumerate(step.frames_per_env):
                 frames_pending[i // e] += frames
@@ -161,6 +168,7 @@ def run_learners(
             timer.lap("sync")
             report.update(terms, norm, timer.seconds, global_frames)
         roll.obs[0] = roll.obs[n]
+        roll.starts[0] = roll.starts[n]
     report.flush(server.frames(), timer.seconds)
     env.close()
 
@@ -187,16 +195,20 @@ def rollout_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The A3C loss of the first n steps of the environments `cols` of a rollout.
 
-    One forward pass over steps 0..n: the value of step n is the bootstrap V(s_n), the state
-    *after* the last action (the seed's code used V(s_{n-1}), the state before it: a bug).
+    One forward pass over steps 0..n from the state acting had at step 0: the value of step n
+    is the bootstrap V(s_n), the state *after* the last action (the seed's code used
+    V(s_{n-1}), the state before it: a bug).
     """
     e = cols.stop - cols.start
-    obs = roll.obs[: n + 1, cols].reshape(-1, *roll.obs.shape[2:])
+    obs = roll.obs[: n + 1, cols]
     if obs.dtype == torch.uint8:  # the convolutions run faster on channels-last input
-        obs = obs.contiguous(memory_format=torch.channels_last)
+        shape = obs.shape
+        obs = obs.reshape(-1, *shape[2:]).contiguous(memory_format=torch.channels_last)
+        obs = obs.view(shape)
+    state = tuple(s[cols] for s in roll.state)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.learn_precision == "bfloat16"):
-        logits, values = model(obs)
-    logits, values = logits.float(), values.float().view(n + 1, e)
+        logits, values, _ = model(obs, state, roll.starts[: n + 1, cols])
+    logits, values = logits.float().view((n + 1) * e, -1), values.float()
     returns = n_step_returns(
         roll.rewards[:n, cols], roll.ends[:n, cols], values[n].detach(), cfg.gamma
     )
@@ -212,13 +224,18 @@ def rollout_loss(
 
 
 def add_truncation_bootstrap(
-    model: ActorCritic, rewards: torch.Tensor, final_obs: dict[int, np.ndarray], gamma: float
+    model: ActorCritic,
+    rewards: torch.Tensor,
+    final_obs: dict[int, np.ndarray],
+    state: State,
+    gamma: float,
 ) -> None:
-    """Add gamma * V(s_final) to the rewards (E,) of environments cut off by the frame cap."""
+    """Add gamma * V(s_final) to the rewards (E,) of environments cut off by the frame cap;
+    `state` is the policy's for all E environments after the step that was cut off."""
     index = list(final_obs)
     batch = torch.from_numpy(np.stack([final_obs[i] for i in index]))
     with torch.inference_mode():
-        _, value = model(batch)
+        _, value, _ = model.step(batch, tuple(s[index] for s in state))
     rewards[index] += gamma * value
 
 

@@ -1,23 +1,44 @@
-"""The actor-critic network: the seed's shared trunk with a softmax policy head and a value head."""
+"""The actor-critic network: the seed's shared trunk, an optional LSTM, a policy and a value head.
+
+Both policies answer the same calls. `forward(obs, state, starts)` takes a sequence of T steps
+of B environments and the recurrent state before the first step, and returns the logits, values
+and the state after the last step; `step` is the same for one step. The feed-forward policy's
+state is the empty tuple, and it ignores `starts`.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from a3c.config import Config
+
+State = tuple[torch.Tensor, ...]
+"""A policy's recurrent state for B environments: () (feed-forward) or (h, c), each (B, 256)."""
+
+LSTM_UNITS = 256
+
 
 class ActorCritic(nn.Module):
-    """Shared trunk, policy logits head and value head.
+    """Shared trunk, then (policy "lstm") an LSTM cell, then policy logits and value heads.
 
     'atari' trunk (the seed's): input (B, 4, 84, 84) uint8 → conv 16×8×8/4, ReLU → conv 32×4×4/2,
     ReLU → flatten (2592) → dense 256, ReLU. 'mlp' trunk: (B, D) float → 2 × dense 64, tanh.
+    'lstm' adds 256 LSTM units after the trunk, as the A3C paper's recurrent agent.
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], n_actions: int, torso: str = "atari") -> None:
+    def __init__(
+        self,
+        obs_shape: tuple[int, ...],
+        n_actions: int,
+        torso: str = "atari",
+        policy: str = "ff",
+    ) -> None:
         super().__init__()
         self.obs_shape = tuple(obs_shape)
         self.n_actions = n_actions
         self.torso = torso
+        self.policy_kind = policy
         if torso == "atari":
             channels = obs_shape[0]
             self.trunk: nn.Module = nn.Sequential(
@@ -37,23 +58,83 @@ class ActorCritic(nn.Module):
             )
         else:
             raise ValueError(f"unknown torso {torso!r}")
+        if policy == "lstm":
+            self.lstm: nn.LSTMCell | None = nn.LSTMCell(hidden, LSTM_UNITS)
+            hidden = LSTM_UNITS
+        elif policy == "ff":
+            self.lstm = None
+        else:
+            raise ValueError(f"unknown policy {policy!r}")
         self.policy = nn.Linear(hidden, n_actions)
         self.value = nn.Linear(hidden, 1)
         self.reset_parameters()
 
+    @property
+    def recurrent(self) -> bool:
+        return self.lstm is not None
+
     def reset_parameters(self) -> None:
-        """Glorot-uniform weights and zero biases: Keras' defaults, as the seed's network had."""
+        """Glorot-uniform weights and zero biases: Keras' defaults, as the seed's network had.
+        The LSTM keeps PyTorch's own initialisation."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
                 assert module.bias is not None
                 nn.init.zeros_(module.bias)
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """obs: (B, *obs_shape), uint8 pixels or floats. Returns logits (B, A), values (B,)."""
-        x = obs.float() / 255.0 if obs.dtype == torch.uint8 else obs
+    def initial_state(self, batch: int) -> State:
+        """The state of B environments at the start of their games: () or zeros (h, c)."""
+        if self.lstm is None:
+            return ()
+        zeros = torch.zeros(batch, self.lstm.hidden_size)
+        return (zeros, zeros.clone())
+
+    def forward(
+        self, obs: torch.Tensor, state: State = (), starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """A sequence of T steps of B environments.
+
+        obs: (T, B, *obs_shape), uint8 pixels or floats. state: the state before step 0.
+        starts: (T, B), nonzero where a step is the first of a new game (its state is reset
+        first); None: no step starts a game. Returns logits (T, B, A), values (T, B) and the
+        state after step T-1.
+        """
+        t, b = obs.shape[:2]
+        x = obs.reshape(t * b, *obs.shape[2:])
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x
         h = self.trunk(x)
-        return self.policy(h), self.value(h).squeeze(-1)
+        if self.lstm is not None:
+            h, state = self._unroll(h.view(t, b, -1), state, starts)
+        return self.policy(h).view(t, b, -1), self.value(h).view(t, b), state
+
+    def step(
+        self, obs: torch.Tensor, state: State = (), starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """One step: obs (B, *obs_shape), starts (B,) or None. Returns (B, A), (B,), state."""
+        logits, values, state = self.forward(
+            obs.unsqueeze(0), state, None if starts is None else starts.unsqueeze(0)
+        )
+        return logits[0], values[0], state
+
+    def _unroll(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor | None
+    ) -> tuple[torch.Tensor, State]:
+        """The LSTM over x (T, B, F) from `state`, reset where `starts`. Returns (T*B, H)."""
+        assert self.lstm is not None
+        h, c = state if state else self.initial_state(x.shape[1])
+        keep = None if starts is None else (1.0 - starts.float()).unsqueeze(-1)  # (T, B, 1)
+        out = []
+        for i in range(x.shape[0]):
+            if keep is not None:
+                h, c = h * keep[i], c * keep[i]
+            h, c = self.lstm(x[i], (h, c))
+            out.append(h)
+        return torch.cat(out), (h, c)
+
+
+def build_model(cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> ActorCritic:
+    """The network a config asks for: the one place where it is built."""
+    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy)
 
 
 def parameter_table(model: nn.Module) -> list[tuple[str, int]]:

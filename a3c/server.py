@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from a3c.config import Config
-from a3c.model import ActorCritic
+from a3c.model import ActorCritic, build_model
 from a3c.optim import learning_rate, rmsprop_step_
 
 
@@ -103,7 +103,7 @@ class SharedParameterServer:
         self.cfg = cfg
         self.obs_shape = obs_shape
         self.n_actions = n_actions
-        self.model: ActorCritic | None = ActorCritic(obs_shape, n_actions, cfg.torso)
+        self.model: ActorCritic | None = build_model(cfg, obs_shape, n_actions)
         params, _ = flatten_module_(self.model)
         self.params = params.share_memory_()
         # flatten_module_ made the module's parameters views of `params` before it moved to shared

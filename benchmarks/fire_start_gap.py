@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from a3c.agent import Agent
 from a3c.envs import make_vec_env
-from a3c.evaluate import EVAL_SEED_BASE, choose_actions, load_agent
+from a3c.evaluate import EVAL_SEED_BASE, load_agent
 
 
 def main() -> None:
@@ -31,11 +32,12 @@ def main() -> None:
 
     model, cfg, _ = load_agent(args.checkpoint)
     env = make_vec_env(cfg, [EVAL_SEED_BASE + 777 + i for i in range(8)])  # the training game
-    rng = np.random.default_rng(5)
+    agent = Agent(model, cfg, None, seed=5)  # actions as the policy's, sampled
     obs, _ = env.reset()
     games: list[dict[str, float]] = []
     while len(games) < args.games:
-        step = env.step(choose_actions(model, obs, False, rng))  # sampled actions
+        step = env.step(agent.act(obs))
+        agent.reset(step.episode_ends(cfg.terminal_on_life_loss))
         obs = step.obs
         games += [{"start_steps": e.start_steps, "score": e.score} for e in step.episodes]
     games = games[: args.games]

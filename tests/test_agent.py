@@ -77,7 +77,7 @@ def test_agent_acts_on_gymnasium_observations_as_training_does(v5_checkpoint: Pa
         agent.reset(done)
     # Identical observations: the training network's choice, mapped to the env's action index.
     with torch.inference_mode():
-        logits, _ = model(torch.from_numpy(obs))
+        logits, _, _ = model.step(torch.from_numpy(obs))
     to_env = np.array([1, 2, 3])
     greedy = to_env[logits.argmax(dim=1).numpy()]
     assert np.array_equal(agent.act(obs, greedy=True), greedy)

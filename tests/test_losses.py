@@ -95,9 +95,12 @@ def test_total_loss_combines_terms_with_entropy_bonus() -> None:
 class _KnownValues(torch.nn.Module):
     """A 'network' whose value of a state is the number written in it; uniform policy."""
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        values = obs.reshape(obs.shape[0], -1)[:, 0].float()
-        return torch.zeros(obs.shape[0], 2) + 0 * values[:, None], values
+    def forward(
+        self, obs: torch.Tensor, state: tuple = (), starts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """obs (T, B, ...) -> logits (T, B, 2), values (T, B), no state."""
+        values = obs.reshape(*obs.shape[:2], -1)[..., 0].float()
+        return torch.zeros(*obs.shape[:2], 2) + 0 * values[..., None], values, ()
 
 
 def test_rollout_bootstraps_from_state_after_last_step() -> None:

@@ -1,0 +1,156 @@
+"""The LSTM policy: its state is reset where games end, carried across rollouts, the same in acting
+and learning, and it gives the memory a feed-forward policy lacks."""
+
+import csv
+import queue
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import a3c.learner
+from a3c.config import make_config
+from a3c.learner import run_learners
+from a3c.model import ActorCritic, parameter_table
+from a3c.server import SharedParameterServer
+from a3c.trainer import Trainer
+
+
+def test_lstm_network_shapes_and_parameters() -> None:
+    model = ActorCritic((4, 84, 84), 4, policy="lstm")
+    h, c = model.initial_state(3)
+    assert h.shape == c.shape == (3, 256) and not h.any()
+    logits, values, (h, c) = model.step(torch.zeros(3, 4, 84, 84, dtype=torch.uint8), (h, c))
+    assert logits.shape == (3, 4) and values.shape == (3,) and h.shape == (3, 256)
+    counts = [n for _, n in parameter_table(model)]
+    # The seed's trunk, 256 LSTM units (4 gates × (256 inputs + 256 recurrent + 2 biases)), heads.
+    assert counts == [4112, 8224, 663808, 4 * 256 * (256 + 256 + 2), 1028, 257]
+    assert ActorCritic((4, 84, 84), 4).initial_state(3) == ()
+
+
+def test_the_state_is_reset_exactly_where_a_game_starts() -> None:
+    """Acting one step at a time equals one pass over the sequence; a step marked as a game's
+    start gives what a fresh state gives on the same observations, and no other does."""
+    torch.manual_seed(0)
+    model = ActorCritic((3,), 2, torso="mlp", policy="lstm")
+    obs = torch.randn(6, 2, 3)
+    starts = torch.zeros(6, 2)
+    starts[0] = 1.0
+    starts[3, 1] = 1.0  # env 1's game ends after step 2; its next game starts at step 3
+    state = model.initial_state(2)
+    with torch.no_grad():
+        whole, _, end_state = model(obs, state, starts)
+        steps = []
+        for t in range(6):
+            logits, _, state = model.step(obs[t], state, starts[t])
+            steps.append(logits)
+        torch.testing.assert_close(torch.stack(steps), whole)
+        torch.testing.assert_close(state[0], end_state[0])
+        fresh, _, _ = model(obs[3:, 1:], model.initial_state(1))
+        torch.testing.assert_close(whole[3:, 1:], fresh)  # env 1 forgot its first game
+        carried, _, _ = model(obs[3:, :1], model.initial_state(1))
+        assert not torch.allclose(whole[3:, :1], carried)  # env 0 did not
+
+
+def test_acting_and_learning_see_the_same_probabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learner itself, on CartPole (games of varied length, so they end in mid-rollout): the
+    probabilities each action was sampled from equal those the loss recomputes, rollout after
+    rollout, with the state carried across rollouts and reset where a game ended."""
+    cfg = make_config(
+        "paper",
+        overrides={
+            "env_id": "CartPole-v1",
+            "policy": "lstm",
+            "workers": 1,
+            "learners_per_process": 1,
+            "envs_per_worker": 4,
+            "frames": 3000,
+        },
+    )
+    acted: list[np.ndarray] = []
+    rollouts: list[dict[str, Any]] = []
+    real_sample, real_loss = a3c.learner.sample_actions, a3c.learner.rollout_loss
+    real_a3c_loss = a3c.learner.a3c_loss
+
+    def a3c_loss(logits: torch.Tensor, *args: Any) -> Any:
+        rollouts[-1]["learned"] = torch.softmax(logits.detach(), -1).numpy()
+        return real_a3c_loss(logits, *args)
+
+    def sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        acted.append(probs.copy())
+        return real_sample(probs, rng)
+
+    def loss(model: ActorCritic, roll: Any, n: int, cols: slice, c: Any) -> Any:
+        with torch.no_grad():
+            logits, _, _ = model(roll.obs[: n + 1], roll.state, roll.starts[: n + 1])
+            # Every step from a fresh state, each on its own: (1, n * E, ...) -> (n, E, A).
+            e = roll.obs.shape[1]
+            alone = roll.obs[:n].reshape(1, n * e, *roll.obs.shape[2:])
+            fresh = model(alone, model.initial_state(n * e))[0].view(n, e, -1)
+        rollouts.append(
+            {
+                "probs": torch.softmax(logits[:n], -1).numpy(),
+                "acted": np.stack(acted[-n:]),
+                "starts": roll.starts[: n + 1].clone(),
+                "ends": roll.ends[:n].clone(),
+                "fresh": fresh,
+                "logits": logits[:n],
+            }
+        )
+        acted.clear()
+        return real_loss(model, roll, n, cols, c)  # calls a3c_loss with the logits it learns
+
+    monkeypatch.setattr(a3c.learner, "sample_actions", sample)
+    monkeypatch.setattr(a3c.learner, "rollout_loss", loss)
+    monkeypatch.setattr(a3c.learner, "a3c_loss", a3c_loss)
+    server = SharedParameterServer(cfg, (4,), 2)
+    records: queue.Queue[dict[str, Any]] = queue.Queue()
+    run_learners(cfg, server.for_learners([0]), [0], records, lambda: False)
+
+    assert len(rollouts) > 100
+    mid_rollout_resets = 0
+    for r in rollouts:
+        np.testing.assert_allclose(r["acted"], r["probs"], rtol=1e-5, atol=1e-6)
+        learned = r["learned"].reshape(r["acted"].shape)  # (n * E, A) in step-major order
+        np.testing.assert_allclose(r["acted"], learned, rtol=1e-5, atol=1e-6)
+        # A step starts a game exactly where the step before it ended one.
+        torch.testing.assert_close(r["starts"][1:], r["ends"])
+        at_start = r["starts"][:-1].bool()
+        torch.testing.assert_close(r["logits"][at_start], r["fresh"][at_start])
+        mid_rollout_resets += int(at_start[1:].sum())
+    assert mid_rollout_resets > 10  # games ended inside rollouts, not only at their ends
+
+
+def _recall(policy: str, run: Path) -> list[float]:
+    # t_max 20 holds a whole 6-step game, so the gradient reaches the step that saw the cue.
+    cfg = make_config(
+        "paper",
+        overrides={
+            "env_id": "a3c/Recall-v0",
+            "policy": policy,
+            "workers": 2,
+            "learners_per_process": 1,
+            "envs_per_worker": 4,
+            "t_max": 20,
+            "lr": 0.003,
+            "rms_eps": 1e-5,
+            "rms_eps_inside_sqrt": False,
+            "frames": 100_000,
+        },
+    )
+    Trainer(cfg, run).run(time_limit_s=300)
+    with open(run / "episodes.csv") as fh:
+        return [float(row["score"]) for row in csv.DictReader(fh)]
+
+
+def test_the_lstm_remembers_what_the_feed_forward_policy_cannot(tmp_path: Path) -> None:
+    """a3c/Recall-v0: the rewarded action is shown only in a game's first observation. The
+    LSTM learns to win nearly every game; the feed-forward policy cannot beat a coin toss."""
+    lstm = _recall("lstm", tmp_path / "lstm")
+    ff = _recall("ff", tmp_path / "ff")
+    assert statistics.mean(lstm[:100]) < 0.4 and statistics.mean(ff[:100]) < 0.4
+    assert statistics.mean(lstm[-200:]) >= 0.8, statistics.mean(lstm[-200:])
+    assert statistics.mean(ff[-200:]) < 0.4, statistics.mean(ff[-200:])
