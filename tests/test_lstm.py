@@ -2,6 +2,7 @@
 and learning, and it gives the memory a feed-forward policy lacks."""
 
 import csv
+import json
 import queue
 import statistics
 from pathlib import Path
@@ -12,11 +13,14 @@ import pytest
 import torch
 
 import a3c.learner
+from a3c import Agent
+from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import make_config
-from a3c.learner import run_learners
+from a3c.learner import Rollout, rollout_loss, run_learners
 from a3c.model import ActorCritic, parameter_table
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
+from tests.helpers import run_a3c
 
 
 def test_lstm_network_shapes_and_parameters() -> None:
@@ -154,3 +158,70 @@ def test_the_lstm_remembers_what_the_feed_forward_policy_cannot(tmp_path: Path) 
     assert statistics.mean(lstm[:100]) < 0.4 and statistics.mean(ff[:100]) < 0.4
     assert statistics.mean(lstm[-200:]) >= 0.8, statistics.mean(lstm[-200:])
     assert statistics.mean(ff[-200:]) < 0.4, statistics.mean(ff[-200:])
+
+
+@pytest.fixture(scope="module")
+def lstm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("lstm") / "run"
+    cfg = make_config(
+        "v5", overrides={"policy": "lstm", "workers": 1, "learners_per_process": 1, "frames": 3000}
+    )
+    Trainer(cfg, run, serial=True).run()
+    return run
+
+
+def test_an_lstm_checkpoint_evaluates_plays_and_acts_everywhere(
+    lstm_run: Path, tmp_path: Path
+) -> None:
+    ckpt = list_checkpoints(lstm_run / "checkpoints")[-1]
+    assert load_checkpoint(ckpt)["config"]["policy"] == "lstm"  # the checkpoint records it
+    for pipeline in ("own", "gymnasium"):
+        result = run_a3c(
+            "evaluate", str(ckpt), "--pipeline", pipeline, "--episodes", "2", "--sample",
+            "--json", "--max-frames", "5000",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["episodes"] == 2
+    video = tmp_path / "game.mp4"
+    played = run_a3c("play", str(ckpt), "--video", str(video), "--sample")
+    assert played.returncode == 0 and video.stat().st_size > 0, played.stderr
+
+    agent = Agent.load(ckpt, seed=1)
+    assert agent.recurrent and agent.resets_on_life_loss
+    obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
+    first = agent.probabilities(obs)
+    second = agent.probabilities(obs)  # the same screens, but the state has moved on
+    assert not np.allclose(first, second)
+    agent.reset(np.array([True, False]))
+    third = agent.probabilities(obs)
+    np.testing.assert_allclose(third[0], first[0], rtol=1e-5)  # env 0 starts afresh
+    assert not np.allclose(third[1], first[1])
+
+
+def test_an_lstm_run_resumes_and_refuses_a_change_of_policy(lstm_run: Path) -> None:
+    changed = run_a3c("train", "--resume", str(lstm_run), "--policy", "ff", "--frames", "6000")
+    assert changed.returncode == 2 and "cannot change policy" in changed.stderr
+    resumed = run_a3c("train", "--resume", str(lstm_run), "--frames", "6000", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    ckpt = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
+    assert ckpt["segment"] == 1 and ckpt["frames"] >= 6000
+    with open(lstm_run / "episodes.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))
+    frames = [int(r["frames"]) for r in rows]
+    assert frames == sorted(frames)
+
+
+def test_lstm_learning_pass_in_bfloat16_is_close_to_float32() -> None:
+    torch.manual_seed(0)
+    model = ActorCritic((4, 84, 84), 3, policy="lstm")
+    roll = Rollout.allocate(t_max=5, num_envs=2, obs_shape=(4, 84, 84), dtype=torch.uint8)
+    roll.obs.random_(0, 255)
+    roll.rewards.uniform_(-1, 1)
+    roll.starts[0] = 1.0
+    roll.state = model.initial_state(2)
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        cfg = make_config("seed", overrides={"learn_precision": precision, "policy": "lstm"})
+        losses[precision] = rollout_loss(model, roll, 5, slice(0, 2), cfg)[0].item()
+    assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.05, abs=0.02)
