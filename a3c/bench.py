@@ -85,11 +85,11 @@ def training_throughput(
     for reports in summary.learner_reports.values():
         # Each process's cumulative phase times, from its last report before the window to its
         # final one (written when it stopped at the end of the window).
-        before = [r for r in reports if r["wall_s"] < window_start]
-        base = before[-1]["seconds"] if before else dict.fromkeys(PHASES, 0.0)
+        before = [r for r in reports if r.wall_s < window_start]
+        base = before[-1].seconds if before else dict.fromkeys(PHASES, 0.0)
         for phase in PHASES:
-            spent[phase] += reports[-1]["seconds"][phase] - base[phase]
-        rss.append(max(r["peak_rss_mb"] for r in reports))
+            spent[phase] += reports[-1].seconds[phase] - base[phase]
+        rss.append(max(r.peak_rss_mb for r in reports))
     busy = sum(spent.values()) or 1.0
     main_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {

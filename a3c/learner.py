@@ -11,7 +11,7 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -21,13 +21,14 @@ from a3c.envs import EpisodeStats, VecStep, make_vec_env
 from a3c.losses import a3c_loss, n_step_returns
 from a3c.model import ActorCritic, State, build_model
 from a3c.optim import clip_grad_norm_
+from a3c.records import LOSS_TERMS, TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.server import ParameterServer, flatten_module_
 
 
 class Sink(Protocol):
-    """Where a learner sends its records (a multiprocessing queue, or a list in tests)."""
+    """Where a learner sends its records (a multiprocessing queue, a Ray queue, a list)."""
 
-    def put(self, record: dict[str, Any]) -> None: ...
+    def put(self, record: Record) -> None: ...
 
 
 def learner_seed(base_seed: int, learner_id: int) -> int:
@@ -254,21 +255,20 @@ class Reporter:
 
     def _reset(self) -> None:
         self.updates = 0
-        self.sums = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+        self.sums = dict.fromkeys(TRAINING_STATISTICS, 0.0)
         self.skipped = 0
 
     def episode(self, ep: EpisodeStats, avg_max_prob: float, global_frames: int) -> None:
         self.sink.put(
-            {
-                "kind": "episode",
-                "learner": self.learner_ids[ep.env_index // self.envs_per_learner],
-                "score": ep.score,
-                "steps": ep.steps,
-                "avg_max_prob": avg_max_prob,
-                "episode_frames": ep.frames,
-                "truncated": ep.truncated,
-                "frames": global_frames,
-            }
+            EpisodeRecord(
+                learner=self.learner_ids[ep.env_index // self.envs_per_learner],
+                score=ep.score,
+                steps=ep.steps,
+                avg_max_prob=avg_max_prob,
+                episode_frames=ep.frames,
+                truncated=ep.truncated,
+                frames=global_frames,
+            )
         )
 
     def skipped_update(self) -> None:
@@ -279,7 +279,7 @@ class Reporter:
     ) -> None:
         if np.isfinite(norm):  # a skipped update's terms would spoil the averages
             self.updates += 1
-            for key in ("policy", "value", "entropy"):
+            for key in LOSS_TERMS:
                 self.sums[key] += terms[key]
             self.sums["grad_norm"] += norm
         if time.monotonic() >= self.next_report:
@@ -288,16 +288,15 @@ class Reporter:
     def flush(self, global_frames: int, seconds: dict[str, float]) -> None:
         n = max(self.updates, 1)
         self.sink.put(
-            {
-                "kind": "train",
-                "learner": self.learner_ids[0],
-                "frames": global_frames,
-                "updates": self.updates,
-                "skipped": self.skipped,
-                **{key: value / n for key, value in self.sums.items()},
-                "seconds": dict(seconds),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            }
+            TrainRecord(
+                learner=self.learner_ids[0],
+                frames=global_frames,
+                updates=self.updates,
+                skipped=self.skipped,
+                statistics={key: value / n for key, value in self.sums.items()},
+                seconds=dict(seconds),
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            )
         )
         self.next_report = time.monotonic() + self.interval_s
         self._reset()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from a3c.records import LOSS_TERMS
+
 
 def n_step_returns(
     rewards: torch.Tensor, ends: torch.Tensor, bootstrap: torch.Tensor, gamma: float
@@ -68,5 +70,6 @@ def a3c_loss(
     ent = entropy(log_probs)
     vl = value_loss(values, returns, value_reduction)
     total = pl - entropy_coef * ent + value_coef * vl
-    terms = {"policy": pl.item(), "value": vl.item(), "entropy": ent.item() / logits.shape[0]}
+    values_of = (pl.item(), vl.item(), ent.item() / logits.shape[0])
+    terms = dict(zip(LOSS_TERMS, values_of, strict=True))
     return total, terms

@@ -10,19 +10,12 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
+from a3c.records import TRAINING_STATISTICS
+
 log = logging.getLogger(__name__)
 
 EPISODE_FIELDS = ("frames", "episode", "score", "steps", "avg_max_prob", "learner", "wall_s")
-TRAIN_FIELDS = (
-    "frames",
-    "updates",
-    "policy",
-    "value",
-    "entropy",
-    "grad_norm",
-    "frames_per_second",
-    "wall_s",
-)
+TRAIN_FIELDS = ("frames", "updates", *TRAINING_STATISTICS, "frames_per_second", "wall_s")
 
 
 class RunDataError(ValueError):
@@ -145,7 +138,7 @@ class MetricsLogger:
 
     def training(self, frames: int, record: dict[str, Any]) -> None:
         """Loss terms (policy, value, entropy, grad_norm) and frames_per_second."""
-        for key in ("policy", "value", "entropy", "grad_norm"):
+        for key in TRAINING_STATISTICS:
             if key in record:
                 self.writer.add_scalar(f"loss/{key}", record[key], frames)
         self.writer.add_scalar("perf/frames_per_second", record["frames_per_second"], frames)

@@ -23,6 +23,7 @@ from a3c.config import Config, learner_groups
 from a3c.games import describe_game
 from a3c.metrics import MetricsLogger, RunDataError
 from a3c.plot import read_episodes
+from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.server import GlobalServer, ServerLost
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class RunSummary:
     # For benchmarks: (elapsed_s, frames) samples, and each learner's latest timing report.
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
     first_frames_s: float | None = None  # seconds from start to the learners' first frames
-    learner_reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    learner_reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
 
 
 def default_run_dir(cfg: Config, root: Path = Path("runs")) -> Path:
@@ -315,29 +316,27 @@ class Trainer:
         restart(index)
         return True
 
-    def _skipped_updates(
-        self, record: dict[str, Any], server: GlobalServer, state: _RunState
-    ) -> None:
+    def _skipped_updates(self, record: TrainRecord, server: GlobalServer, state: _RunState) -> None:
         """Log updates a learner skipped for a non-finite gradient; stop if they pile up."""
         now = time.monotonic()
         window = self.cfg.restart_window_s
         state.skips = [(t, n) for t, n in state.skips if now - t < window]
-        state.skips.append((now, int(record["skipped"])))
+        state.skips.append((now, record.skipped))
         total = sum(n for _, n in state.skips)
         stop = total > self.cfg.max_skipped_updates
         self._log_event(
             {
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "frames": server.frames(),
-                "learner": record["learner"],
-                "skipped_updates": record["skipped"],
+                "learner": record.learner,
+                "skipped_updates": record.skipped,
                 "action": "stop" if stop else "skip",
             }
         )
         log.warning(
             "learner %s skipped %d updates with a non-finite gradient",
-            record["learner"],
-            record["skipped"],
+            record.learner,
+            record.skipped,
         )
         if stop and not state.errors:
             state.errors.append(
@@ -410,31 +409,25 @@ class Trainer:
 
     def _handle(
         self,
-        record: dict[str, Any],
+        record: Record,
         server: GlobalServer,
         logger: MetricsLogger,
         state: _RunState,
     ) -> None:
-        kind = record["kind"]
-        if kind == "episode":
+        if isinstance(record, EpisodeRecord):
             state.episodes += 1
-            state.scores.append(record["score"])
-            logger.episode(
-                record["frames"],
-                {
-                    **record,
-                    "episode": state.episodes,
-                    "wall_s": round(state.wall(time.monotonic()), 3),
-                },
-            )
-        elif kind == "train":
-            record["wall_s"] = state.wall(time.monotonic())
-            state.reports.setdefault(record["learner"], []).append(record)
+            state.scores.append(record.score)
+            wall_s = round(state.wall(time.monotonic()), 3)
+            row = {**dataclasses.asdict(record), "episode": state.episodes, "wall_s": wall_s}
+            logger.episode(record.frames, row)
+        elif isinstance(record, TrainRecord):
+            record = dataclasses.replace(record, wall_s=state.wall(time.monotonic()))
+            state.reports.setdefault(record.learner, []).append(record)
             state.pending_train.append(record)
-            if record["skipped"]:
+            if record.skipped:
                 self._skipped_updates(record, server, state)
-        elif kind == "error":  # the process exits next; _recover decides what follows
-            state.failures[tuple(record["learners"])] = record["error"].strip()
+        else:  # an ErrorRecord: the process exits next; _recover decides what follows
+            state.failures[tuple(record.learners)] = record.error.strip()
 
     def _checkpoint(self, server: GlobalServer, state: _RunState) -> Path:
         snapshot = server.state()
@@ -466,8 +459,8 @@ class _RunState:
     fps: float = 0.0
     scores: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     errors: list[str] = field(default_factory=list)
-    pending_train: list[dict[str, Any]] = field(default_factory=list)
-    reports: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pending_train: list[TrainRecord] = field(default_factory=list)
+    reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
     failures: dict[tuple[int, ...], str] = field(default_factory=dict)  # tracebacks by group
     crash_times: list[float] = field(default_factory=list)
@@ -492,10 +485,10 @@ class _RunState:
             "wall_s": round(wall_s, 3),
             "updates": server.updates(),
         }
-        reports = [r for r in self.pending_train if r["updates"] > 0]
-        total = sum(r["updates"] for r in reports)
+        reports = [r for r in self.pending_train if r.updates > 0]
+        total = sum(r.updates for r in reports)
         if total:
-            for key in ("policy", "value", "entropy", "grad_norm"):
-                record[key] = sum(r[key] * r["updates"] for r in reports) / total
+            for key in TRAINING_STATISTICS:
+                record[key] = sum(r.statistics[key] * r.updates for r in reports) / total
         self.pending_train.clear()
         return record

@@ -12,6 +12,7 @@ import torch
 from a3c.backends.local import _CONTEXT, LocalBackend
 from a3c.config import make_config
 from a3c.model import ActorCritic
+from a3c.records import TrainRecord
 from a3c.server import SharedParameterServer, flatten_module_
 
 
@@ -79,7 +80,7 @@ def test_learner_processes_train_the_shared_network() -> None:
             records.append(backend.queue.get(timeout=1))
         except queue.Empty:
             break
-    assert {r["learner"] for r in records if r["kind"] == "train"} == {0, 1}
+    assert {r.learner for r in records if isinstance(r, TrainRecord)} == {0, 1}
     backend.close()
 
 

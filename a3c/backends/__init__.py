@@ -7,9 +7,10 @@ Both run the same `run_learners`; only how it reaches the global network differs
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from a3c.config import Config
+from a3c.records import Record
 from a3c.server import GlobalServer
 
 BACKENDS = ("local", "ray")
@@ -37,7 +38,7 @@ class Backend(Protocol):
         """Ask every learner to stop after its current rollout."""
         ...
 
-    def get(self, timeout: float) -> dict[str, Any] | None:
+    def get(self, timeout: float) -> Record | None:
         """The next record from any learner, or None after `timeout` seconds."""
         ...
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from a3c.backends import LearnerHandle
 from a3c.config import Config
+from a3c.records import ErrorRecord, Record
 from a3c.server import ParameterServer
 
 # Learner processes come from a fork server that has imported torch once: starting one is fast,
@@ -60,7 +61,7 @@ def _learner_process(
     try:
         run_learners(cfg, server, learner_ids, sink, should_stop)
     except Exception:
-        sink.put({"kind": "error", "learners": learner_ids, "error": traceback.format_exc()})
+        sink.put(ErrorRecord(learner_ids, traceback.format_exc()))
         raise SystemExit(1) from None
 
 
@@ -91,10 +92,10 @@ class LocalBackend:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def get(self, timeout: float) -> dict[str, Any] | None:
+    def get(self, timeout: float) -> Record | None:
         """The next record from any learner, or None after `timeout` seconds."""
         try:
-            record: dict[str, Any] = self.queue.get(timeout=timeout)
+            record: Record = self.queue.get(timeout=timeout)
             return record
         except queue.Empty:
             return None
@@ -135,9 +136,7 @@ class _ThreadLearner:
                 run_learners(cfg, server, learner_ids, sink, stop.is_set)
                 self._exitcode = 0
             except Exception:
-                sink.put(
-                    {"kind": "error", "learners": learner_ids, "error": traceback.format_exc()}
-                )
+                sink.put(ErrorRecord(learner_ids, traceback.format_exc()))
                 self._exitcode = 1
 
         self._thread = threading.Thread(target=main, name="a3c-learners", daemon=True)

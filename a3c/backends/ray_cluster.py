@@ -23,6 +23,7 @@ import torch
 
 from a3c.backends import BackendUnavailable, LearnerHandle
 from a3c.config import Config, learner_groups
+from a3c.records import EpisodeRecord, ErrorRecord, Record
 from a3c.server import GlobalServer, ServerLost, SharedParameterServer
 
 try:
@@ -173,12 +174,12 @@ class _BatchedSink:
         self._clock = time.monotonic
         self.queue = queue
         self.interval_s = interval_s
-        self.buffer: list[dict[str, Any]] = []
+        self.buffer: list[Record] = []
         self.last = self._clock()
 
-    def put(self, record: dict[str, Any]) -> None:
+    def put(self, record: Record) -> None:
         self.buffer.append(record)
-        if record["kind"] != "episode" or self._clock() - self.last >= self.interval_s:
+        if not isinstance(record, EpisodeRecord) or self._clock() - self.last >= self.interval_s:
             self.flush()
 
     def flush(self) -> None:
@@ -210,7 +211,7 @@ class LearnerActor:
             # last pushes (other callers' calls are not ordered after ours).
             client.wait_for_pushes()
         except Exception:
-            sink.put({"kind": "error", "learners": learner_ids, "error": traceback.format_exc()})
+            sink.put(ErrorRecord(learner_ids, traceback.format_exc()))
             raise
         finally:
             sink.flush()
@@ -303,7 +304,7 @@ class RayBackend:
         self.queue = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
         self.actors: dict[tuple[int, ...], Any] = {}
         self.handles: dict[tuple[int, ...], RayLearnerHandle] = {}
-        self.buffer: collections.deque[dict[str, Any]] = collections.deque()
+        self.buffer: collections.deque[Record] = collections.deque()
 
     def start(self, cfg: Config, server: GlobalServer, learner_ids: list[int]) -> LearnerHandle:
         key = tuple(learner_ids)
@@ -333,7 +334,7 @@ class RayBackend:
     def stop(self) -> None:
         self.server.actor.request_stop.remote()
 
-    def get(self, timeout: float) -> dict[str, Any] | None:
+    def get(self, timeout: float) -> Record | None:
         if not self.buffer:
             try:
                 if timeout > 0:
