@@ -68,8 +68,7 @@ class Agent:
         full_action_space: the environment was made with `full_action_space=True` (18 actions).
         seed: seeds the sampling of actions when `act(..., greedy=False)`.
         """
-        from a3c.checkpoint import list_checkpoints
-        from a3c.evaluate import load_agent
+        from a3c.checkpoint import list_checkpoints, load_network
 
         path = Path(path)
         if path.is_dir():
@@ -77,7 +76,7 @@ class Agent:
             if not found:
                 raise CheckpointError(f"{str(path)!r} holds no checkpoint")
             path = found[-1]
-        model, cfg, _ = load_agent(path)
+        model, cfg, _ = load_network(path)
         return cls(model, cfg, atari_action_map(cfg, full_action_space), seed)
 
     @property

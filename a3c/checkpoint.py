@@ -1,4 +1,5 @@
-"""Checkpoints: written atomically (temp file + rename), the last few kept, loaded safely."""
+"""Checkpoints: written atomically (temp file + rename), the last few kept, loaded safely, and
+turned back into the network they hold."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from a3c.config import Config, ConfigError, config_from_dict
+from a3c.games import describe_game
+from a3c.model import ActorCritic, build_model
 
 FORMAT = "a3c-checkpoint"
 VERSION = 1
@@ -90,3 +95,36 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         if key not in data:
             raise CheckpointError(f"{str(path)!r} lacks {key!r}; the file is damaged")
     return data
+
+
+def load_network(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
+    """The network and config of a checkpoint written by `a3c train`, checked for consistency.
+
+    Raises CheckpointError for a missing, damaged or foreign file, or one whose network does not
+    fit its own game and action set.
+    """
+    data = load_checkpoint(path)
+    try:
+        cfg = config_from_dict(data["config"])
+    except ConfigError as err:
+        raise CheckpointError(f"{str(path)!r} holds an invalid config: {err}") from None
+    obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
+        cfg.action_set, cfg.frame_history
+    )
+    stored = (int(data.get("n_actions", -1)), tuple(data.get("obs_shape", ())))
+    if stored != (n_actions, obs_shape):
+        raise CheckpointError(
+            f"{str(path)!r} is for a network with {stored[0]} actions and input {stored[1]}, "
+            f"but {cfg.env_id} with action set {cfg.action_set!r} has {n_actions} actions "
+            f"and input {obs_shape}"
+        )
+    model = build_model(cfg, obs_shape, n_actions)
+    try:
+        model.load_state_dict(data["model"])
+    except (RuntimeError, KeyError, TypeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(
+            f"{str(path)!r}: its weights do not fit the network ({first})"
+        ) from None
+    model.eval()
+    return model, cfg, data

@@ -116,9 +116,8 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
     """The checkpoint to continue, its config with the safe overrides, and those overrides."""
     import torch
 
-    from a3c.checkpoint import CheckpointError, list_checkpoints
+    from a3c.checkpoint import CheckpointError, list_checkpoints, load_network
     from a3c.config import read_toml, resume_config
-    from a3c.evaluate import load_agent
 
     run_dir: Path = args.resume
     if args.run_dir is not None and args.run_dir.resolve() != run_dir.resolve():
@@ -128,7 +127,7 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
         _fail(f"--resume {str(run_dir)!r} holds no checkpoint (nothing in its checkpoints/)")
     try:
         # The same checks as evaluate: a checkpoint whose network does not fit its game is refused.
-        model, stored, ckpt = load_agent(found[-1])
+        model, stored, ckpt = load_network(found[-1])
         optimizer = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
         square_avg = optimizer.get("square_avg")
         size = sum(p.numel() for p in model.parameters())
@@ -335,9 +334,8 @@ def _add_agent_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_agent(args: argparse.Namespace) -> tuple[Any, Config]:
-    from a3c.checkpoint import CheckpointError, list_checkpoints
-    from a3c.evaluate import load_agent
+def _load_network(args: argparse.Namespace) -> tuple[Any, Config]:
+    from a3c.checkpoint import CheckpointError, list_checkpoints, load_network
 
     if not 0 <= args.seed < 1_000_000:
         _fail(f"--seed {args.seed} must be in 0-999999")
@@ -352,7 +350,7 @@ def _load_agent(args: argparse.Namespace) -> tuple[Any, Config]:
             _fail(f"{str(path)!r} holds no checkpoint (looked in it and its checkpoints/)")
         path = found[-1]
     try:
-        model, cfg, _ = load_agent(path)
+        model, cfg, _ = load_network(path)
     except CheckpointError as err:
         _fail(str(err))
     return model, cfg
@@ -363,7 +361,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.max_frames < 1:
         _fail(f"--max-frames {args.max_frames} must be at least 1")
-    model, cfg = _load_agent(args)
+    model, cfg = _load_network(args)
     policy = "greedy" if args.greedy else "sampled"
     gym = args.pipeline == "gymnasium"
     default_sticky = 0.25 if gym else cfg.repeat_action_probability
@@ -431,7 +429,7 @@ def _play(args: argparse.Namespace) -> int:
         _fail(
             "no display to show the game on; record it instead with --video breakout.mp4 (or .gif)"
         )
-    model, cfg = _load_agent(args)
+    model, cfg = _load_network(args)
     if args.video is not None:
         try:
             writer = VideoWriter(args.video, args.fps)

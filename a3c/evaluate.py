@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import gymnasium
 import numpy as np
 
-from a3c.checkpoint import CheckpointError, load_checkpoint
-from a3c.config import Config, ConfigError, config_from_dict
+from a3c.checkpoint import CheckpointError
+from a3c.config import Config
 from a3c.envs import AtariGame, AtariVecEnv, VecEnv, make_vec_env
 from a3c.games import describe_game
-from a3c.model import ActorCritic, build_model
+from a3c.model import ActorCritic
 
 if TYPE_CHECKING:
     from a3c.agent import Agent
@@ -24,39 +24,6 @@ if TYPE_CHECKING:
 EVAL_SEED_BASE = 1_000_000_000
 NOOP_MAX = 30
 MAX_EPISODE_FRAMES = 108_000  # 30 minutes of play at 60 frames per second
-
-
-def load_agent(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
-    """The network and config of a checkpoint written by `a3c train`, checked for consistency.
-
-    Raises CheckpointError for a missing, damaged or foreign file, or one whose network does not
-    fit its own game and action set.
-    """
-    data = load_checkpoint(path)
-    try:
-        cfg = config_from_dict(data["config"])
-    except ConfigError as err:
-        raise CheckpointError(f"{str(path)!r} holds an invalid config: {err}") from None
-    obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
-        cfg.action_set, cfg.frame_history
-    )
-    stored = (int(data.get("n_actions", -1)), tuple(data.get("obs_shape", ())))
-    if stored != (n_actions, obs_shape):
-        raise CheckpointError(
-            f"{str(path)!r} is for a network with {stored[0]} actions and input {stored[1]}, "
-            f"but {cfg.env_id} with action set {cfg.action_set!r} has {n_actions} actions "
-            f"and input {obs_shape}"
-        )
-    model = build_model(cfg, obs_shape, n_actions)
-    try:
-        model.load_state_dict(data["model"])
-    except (RuntimeError, KeyError, TypeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(
-            f"{str(path)!r}: its weights do not fit the network ({first})"
-        ) from None
-    model.eval()
-    return model, cfg, data
 
 
 def evaluation_config(

@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from a3c.records import TRAINING_STATISTICS
 
@@ -61,6 +61,29 @@ def read_rows(path: Path, numeric: tuple[str, ...]) -> tuple[list[dict[str, str]
         rows.pop()
         damaged += 1
     return rows, damaged
+
+
+class Curve(NamedTuple):
+    """A run's finished games in frame order: global frames, training seconds, raw score."""
+
+    frames: list[int]
+    wall_s: list[float]
+    scores: list[float]
+
+
+def read_curve(run: Path) -> Curve:
+    """Every finished game of a run, in frame order; damaged rows (a live run's half-written
+    last row) are left out."""
+    rows, _ = read_rows(run / "episodes.csv", ("frames", "score", "wall_s"))
+    triples = [(int(float(r["frames"])), float(r["wall_s"]), float(r["score"])) for r in rows]
+    triples.sort(key=lambda t: t[0])  # learners report concurrently: nearly sorted
+    return Curve([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
+
+
+def read_episodes(run: Path) -> tuple[list[int], list[float]]:
+    """(global frames, raw score) of every finished game of a run, in frame order."""
+    curve = read_curve(run)
+    return curve.frames, curve.scores
 
 
 class MetricsLogger:

@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from a3c.games import atari_rom
-from a3c.metrics import RunDataError, read_rows
-
-
-class Curve(NamedTuple):
-    """A run's finished games in frame order: global frames, training seconds, raw score."""
-
-    frames: list[int]
-    wall_s: list[float]
-    scores: list[float]
-
-
-def read_curve(run: Path) -> Curve:
-    """Every finished game of a run, in frame order; damaged rows (a live run's half-written
-    last row) are left out."""
-    rows, _ = read_rows(run / "episodes.csv", ("frames", "score", "wall_s"))
-    triples = [(int(float(r["frames"])), float(r["wall_s"]), float(r["score"])) for r in rows]
-    triples.sort(key=lambda t: t[0])  # learners report concurrently: nearly sorted
-    return Curve([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
-
-
-def read_episodes(run: Path) -> tuple[list[int], list[float]]:
-    """(global frames, raw score) of every finished game of a run, in frame order."""
-    curve = read_curve(run)
-    return curve.frames, curve.scores
+from a3c.metrics import Curve, RunDataError, read_curve
 
 
 def rolling_mean(values: list[float], window: int) -> list[float]:
@@ -122,12 +99,9 @@ def plot_runs(
 
 
 __all__ = [
-    "Curve",
     "RunDataError",
     "milestones",
     "plot_runs",
-    "read_curve",
-    "read_episodes",
     "rolling_mean",
     "run_game",
 ]

@@ -21,8 +21,7 @@ from a3c.backends import Backend, LearnerHandle, open_backend
 from a3c.checkpoint import list_checkpoints, save_checkpoint
 from a3c.config import Config, learner_groups
 from a3c.games import describe_game
-from a3c.metrics import MetricsLogger, RunDataError
-from a3c.plot import read_episodes
+from a3c.metrics import MetricsLogger, RunDataError, read_episodes
 from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.server import GlobalServer, ServerLost
 

@@ -11,7 +11,8 @@ import itertools
 import statistics
 from pathlib import Path
 
-from a3c.plot import plot_runs, read_episodes
+from a3c.metrics import read_episodes
+from a3c.plot import plot_runs
 
 
 def main() -> None:

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from a3c.agent import Agent
+from a3c.checkpoint import load_network
 from a3c.envs import make_vec_env
-from a3c.evaluate import EVAL_SEED_BASE, load_agent
+from a3c.evaluate import EVAL_SEED_BASE
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    model, cfg, _ = load_agent(args.checkpoint)
+    model, cfg, _ = load_network(args.checkpoint)
     env = make_vec_env(cfg, [EVAL_SEED_BASE + 777 + i for i in range(8)])  # the training game
     agent = Agent(model, cfg, None, seed=5)  # actions as the policy's, sampled
     obs, _ = env.reset()

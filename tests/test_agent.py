@@ -9,10 +9,10 @@ import torch
 
 from a3c import Agent
 from a3c.agent import atari_action_map
-from a3c.checkpoint import CheckpointError, list_checkpoints
+from a3c.checkpoint import CheckpointError, list_checkpoints, load_network
 from a3c.config import Config, make_config
 from a3c.envs import make_vec_env
-from a3c.evaluate import evaluate_gymnasium, load_agent, make_gymnasium_atari
+from a3c.evaluate import evaluate_gymnasium, make_gymnasium_atari
 from a3c.learner import sample_actions
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
@@ -61,7 +61,7 @@ def test_v5_preset_sees_the_pixels_gymnasium_gives() -> None:
 
 def test_agent_acts_on_gymnasium_observations_as_training_does(v5_checkpoint: Path) -> None:
     agent = Agent.load(v5_checkpoint, seed=7)
-    model, cfg, _ = load_agent(v5_checkpoint)
+    model, cfg, _ = load_network(v5_checkpoint)
     envs = [make_gymnasium_atari(cfg, 0.25, 108_000, fire=False) for _ in range(3)]
     obs = np.stack([np.asarray(env.reset(seed=i)[0]) for i, env in enumerate(envs)])
     assert obs.shape == (3, 4, 84, 84) and obs.dtype == np.uint8
@@ -189,7 +189,7 @@ def test_gymnasium_pipeline_bad_input(v5_checkpoint: Path, cartpole_checkpoint: 
 
 
 def test_v5_preset_validates_and_trains(v5_checkpoint: Path) -> None:
-    _, cfg, ckpt = load_agent(v5_checkpoint)
+    _, cfg, ckpt = load_network(v5_checkpoint)
     assert cfg.preset == "v5" and cfg.repeat_action_probability == 0.25
     assert cfg.resize == "area" and not cfg.fire_on_life_loss
     assert ckpt["frames"] >= TINY["frames"] and ckpt["episodes"] >= 1

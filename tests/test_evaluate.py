@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from a3c.checkpoint import list_checkpoints, save_checkpoint
+from a3c.checkpoint import list_checkpoints, load_network, save_checkpoint
 from a3c.config import Config
 from a3c.envs import AtariGame
-from a3c.evaluate import evaluate, evaluation_config, load_agent
+from a3c.evaluate import evaluate, evaluation_config
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
@@ -47,7 +47,7 @@ def test_evaluate_json_fields_and_varied_noops(checkpoint: Path) -> None:
 
 
 def test_frame_cap_stops_an_agent_that_never_fires(checkpoint: Path) -> None:
-    model, cfg, _ = load_agent(checkpoint)
+    model, cfg, _ = load_network(checkpoint)
     # A policy that always picks the seed's action 1 (RIGHT): the paddle moves, the ball is
     # never served, the game never ends, and with FIRE after lost lives off nothing serves it.
     cfg = Config(**{**cfg.to_dict(), "fire_on_life_loss": False})
@@ -167,7 +167,7 @@ def test_bad_checkpoints_refused_and_left_untouched(
 def test_sticky_actions_make_the_same_play_differ(checkpoint: Path) -> None:
     # Deterministic Breakout: the same actions give the same game whatever the seed; with sticky
     # actions the emulator sometimes repeats the previous action, so the seeds' games part ways.
-    model, cfg, _ = load_agent(checkpoint)
+    model, cfg, _ = load_network(checkpoint)
     actions = [0, 1, 1, 2, 2, 2, 1, 0] * 40  # stay/FIRE, right, left: the paddle zigzags
 
     def final_frames(sticky: float) -> list[np.ndarray]:

@@ -4,9 +4,9 @@ import csv
 import statistics
 from pathlib import Path
 
-from a3c.checkpoint import list_checkpoints
+from a3c.checkpoint import list_checkpoints, load_network
 from a3c.config import learner_groups, make_config
-from a3c.evaluate import evaluate, load_agent
+from a3c.evaluate import evaluate
 from a3c.trainer import Trainer
 
 
@@ -33,7 +33,7 @@ def test_a3c_solves_cartpole_v1_with_the_paper_presets_learning_settings(tmp_pat
     # A random policy scores about 22.
     assert statistics.mean(scores[:20]) < 100
     assert best >= 475, f"best 100-game mean {best:.1f} after {summary.frames} frames"
-    model, agent_cfg, _ = load_agent(list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
+    model, agent_cfg, _ = load_network(list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
     result = evaluate(model, agent_cfg, episodes=100, greedy=True)
     assert result["max"] == 500 and result["mean"] >= 475, result["mean"]
 
@@ -60,6 +60,6 @@ def test_a3c_learns_catch_from_pixels_with_the_seed_presets_settings(tmp_path: P
     assert first < 0, f"the first 100 games score {first:.2f}: already learned?"
     assert last >= 0.7, f"{last:.2f} over the last 100 games after {summary.frames} steps"
     # What the trainer saved plays as well: the learners' pushes reached its parameters.
-    model, agent_cfg, _ = load_agent(list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
+    model, agent_cfg, _ = load_network(list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
     result = evaluate(model, agent_cfg, episodes=100, greedy=True)
     assert result["mean"] >= 0.7, result["mean"]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from a3c.metrics import RunDataError, read_rows
-from a3c.plot import Curve, milestones, read_curve, read_episodes
+from a3c.metrics import Curve, RunDataError, read_curve, read_episodes, read_rows
+from a3c.plot import milestones
 
 HEADER = "frames,episode,score,steps,avg_max_prob,learner,wall_s\n"
 ROWS = ["100,1,2.0,50,0.5,0,1.0\n", "300,2,7.0,90,0.6,1,2.0\n", "200,3,4.0,70,0.4,0,3.0\n"]
