@@ -560,14 +560,8 @@ class ProgressLine:
 def _train(args: argparse.Namespace) -> int:
     from a3c.backends import BackendUnavailable
     from a3c.checkpoint import list_checkpoints
-    from a3c.trainer import (
-        LearnerFailed,
-        RunDirError,
-        RunIOError,
-        Trainer,
-        default_run_dir,
-        prepare_run_dir,
-    )
+    from a3c.run_files import RunDirError, RunIOError, default_run_dir, prepare_run_dir
+    from a3c.trainer import LearnerFailed, Trainer
 
     if args.frames is not None and args.frames < 1:
         _fail(f"--frames {args.frames} must be at least 1")

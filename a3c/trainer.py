@@ -1,15 +1,14 @@
-"""The trainer: owns the global network, starts learners, gathers their records, saves checkpoints.
+"""The trainer: the training loop of a run, between its learners, its server and its files.
 
-It never touches the algorithm: learners do (`a3c.learner`). It turns learner records into
-TensorBoard/CSV figures, progress reports and checkpoints, and owns shutdown.
+It never touches the algorithm: learners do (`a3c.learner`). `Supervisor` starts and restarts the
+learners, `RunFiles` writes the run's directory; the loop here turns learner records into
+metrics, progress and checkpoints, and owns the orderly stop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -17,27 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from a3c.backends import Backend, LearnerHandle, open_backend
-from a3c.checkpoint import list_checkpoints, save_checkpoint
-from a3c.config import Config, learner_groups
+from a3c.backends import open_backend
+from a3c.config import Config
 from a3c.games import describe_game
-from a3c.metrics import MetricsLogger, RunDataError, read_episodes
+from a3c.metrics import MetricsLogger
 from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
+from a3c.run_files import RunFiles, RunIOError, prepare_run_dir
 from a3c.server import GlobalServer, ServerLost
-
-log = logging.getLogger(__name__)
-
-
-class RunDirError(ValueError):
-    """The run directory cannot be used (it holds a run already, or cannot be written)."""
+from a3c.supervisor import Supervisor
 
 
 class LearnerFailed(RuntimeError):
     """A learner stopped with an error; the message carries its traceback."""
-
-
-class RunIOError(RuntimeError):
-    """The run stopped because its files could not be written (a full disk, a lost directory)."""
 
 
 @dataclass
@@ -69,27 +59,6 @@ class RunSummary:
     learner_reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
 
 
-def default_run_dir(cfg: Config, root: Path = Path("runs")) -> Path:
-    """runs/{env}__{preset}__s{seed}__{YYYYmmdd-HHMMSS}."""
-    env = cfg.env_id.replace("/", "-")
-    return root / f"{env}__{cfg.preset}__s{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def prepare_run_dir(run_dir: Path) -> None:
-    """Create the run directory; refuse one that already holds a run or cannot be written."""
-    if (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists():
-        raise RunDirError(
-            f"run directory {str(run_dir)!r} already holds a run; choose another --run-dir"
-        )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise RunDirError(f"cannot write run directory {str(run_dir)!r}: {err.strerror}") from None
-
-
 class Trainer:
     """Runs one training job to its frame budget (or a time limit) and writes its files."""
 
@@ -112,6 +81,7 @@ class Trainer:
         self.resume = resume
         self.segment = 0 if resume is None else int(resume.get("segment", 0)) + 1
         self.cfg = cfg
+        self.files = RunFiles(run_dir, cfg, self.segment)
         self.run_dir = run_dir
         self.serial = serial
         self.backend = backend
@@ -140,28 +110,23 @@ class Trainer:
             raise
         # Each resumed segment plays new games: its learners' seeds move up by 1e6.
         learner_cfg = dataclasses.replace(cfg, seed=cfg.seed + 1_000_000 * self.segment)
-        handles: list[LearnerHandle] = []
+        learners = Supervisor(learner_cfg, backend, server, self.files)
         interrupted = False
         stop_error: OSError | ServerLost | None = None
         try:
-            groups = learner_groups(cfg)
-            handles = [backend.start(learner_cfg, server, ids) for ids in groups]
-
-            def restart(i: int) -> None:  # a crashed process is replaced with fresh games
-                handles[i] = backend.start(learner_cfg, server, groups[i])
-
-            self._loop(server, backend, handles, groups, restart, logger, state, time_limit_s)
+            learners.start()
+            self._loop(server, learners, logger, state, time_limit_s)
         except KeyboardInterrupt:
             interrupted = True
         except (OSError, ServerLost) as err:  # a full disk, a lost server: stop, keep what is good
             stop_error = err
         finally:
-            checkpoint, final_error = self._shutdown(server, backend, handles, logger, state)
+            checkpoint, final_error = self._shutdown(server, learners, logger, state)
         error = stop_error or final_error
         if isinstance(error, ServerLost):
-            raise LearnerFailed(f"{error}, so the run stops; {self._last_good()}")
+            raise LearnerFailed(f"{error}, so the run stops; {self.files.last_good()}")
         if error is not None:
-            raise RunIOError(self._io_message(error, state.final_frames))
+            raise RunIOError(self.files.io_message(error, state.final_frames))
         if state.errors and not interrupted:
             raise LearnerFailed(state.errors[0])
         return RunSummary(
@@ -179,7 +144,6 @@ class Trainer:
 
     def _set_up(self, server: GlobalServer) -> tuple[_RunState, MetricsLogger]:
         """Restore the resumed checkpoint into the server; open config and metrics files."""
-        cfg = self.cfg
         state = _RunState(start=time.monotonic())
         resumed_at = None
         if self.resume is not None:
@@ -193,33 +157,16 @@ class Trainer:
             state.episodes = int(ckpt["episodes"])
             state.wall_before = float(ckpt.get("wall_s", 0.0))  # older checkpoints lack it
             resumed_at = state.start_frames = int(ckpt["frames"])
-        try:
-            # The logger first: it refuses metrics files a run cannot resume before writing.
-            logger = MetricsLogger(self.run_dir, cfg.to_dict(), resume_frames=resumed_at)
-            try:
-                config = json.dumps(cfg.to_dict(), indent=2) + "\n"
-                (self.run_dir / "config.json").write_text(config)
-                if resumed_at is not None:  # the recent-score window goes on from the kept games
-                    state.scores.extend(read_episodes(self.run_dir)[1][-100:])
-                    if logger.kept_episodes is not None:
-                        state.episodes = logger.kept_episodes
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    logger.close()
-                raise
-        except OSError as err:
-            raise RunIOError(self._io_message(err, server.frames())) from None
-        except RunDataError as err:
-            raise RunDirError(f"cannot resume: {err}; move it out of the run directory") from None
+        logger, recent = self.files.open(resumed_at, server.frames())
+        state.scores.extend(recent)  # the recent-score window goes on from the kept games
+        if resumed_at is not None and logger.kept_episodes is not None:
+            state.episodes = logger.kept_episodes
         return state, logger
 
     def _loop(
         self,
         server: GlobalServer,
-        backend: Backend,
-        handles: list[LearnerHandle],
-        groups: list[list[int]],
-        restart: Callable[[int], None],
+        learners: Supervisor,
         logger: MetricsLogger,
         state: _RunState,
         time_limit_s: float | None,
@@ -231,21 +178,22 @@ class Trainer:
         next_checkpoint = now + cfg.checkpoint_interval_s
         last_log = (now, server.frames())
         initial_frames = last_log[1]
+
+        def drain() -> None:
+            while (record := learners.backend.get(timeout=0.3)) is not None:
+                self._handle(record, learners, logger, state)
+
         # A crashed process keeps the loop going until it has been restarted.
-        while any(h.is_alive() or h.exitcode not in (0, None) for h in handles):
-            record = backend.get(timeout=0.1)
+        while learners.running():
+            record = learners.backend.get(timeout=0.1)
             while record is not None:
-                self._handle(record, server, logger, state)
-                record = backend.get(timeout=0.0) if not self.serial else None
+                self._handle(record, learners, logger, state)
+                record = learners.backend.get(timeout=0.0) if not self.serial else None
             if state.errors:
                 return
-            crashed = [
-                i for i, h in enumerate(handles) if not h.is_alive() and h.exitcode not in (0, None)
-            ]
-            for i in crashed:
-                if not self._recover(
-                    i, handles[i], groups[i], restart, backend, server, logger, state
-                ):
+            for i in learners.crashed():
+                if (error := learners.recover(i, drain)) is not None:
+                    state.errors.append(error)
                     return
             now = time.monotonic()
             frames = server.frames()
@@ -272,88 +220,30 @@ class Trainer:
                 if running >= time_limit_s:
                     return
 
-    def _recover(
-        self,
-        index: int,
-        handle: LearnerHandle,
-        ids: list[int],
-        restart: Callable[[int], None],
-        backend: Backend,
-        server: GlobalServer,
-        logger: MetricsLogger,
-        state: _RunState,
-    ) -> bool:
-        """Restart a crashed learner process, or give up if they crash too often.
-
-        Returns False when the run must stop (the reason is in state.errors).
-        """
-        # Its traceback may arrive just after the exit was seen: it says more than the status.
-        while (record := backend.get(timeout=0.3)) is not None:
-            self._handle(record, server, logger, state)
-        cause = state.failures.pop(tuple(ids), None) or backend.exit_cause(handle)
-        now = time.monotonic()
-        window = self.cfg.restart_window_s
-        state.crash_times = [t for t in state.crash_times if now - t < window] + [now]
-        event = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "frames": server.frames(),
-            "learners": ids,
-            "cause": cause,
-        }
-        if len(state.crash_times) > self.cfg.max_learner_restarts:
-            event["action"] = "stop"
-            self._log_event(event)
-            state.errors.append(
-                f"learners {ids} {cause.splitlines()[-1]}; {len(state.crash_times)} learner "
-                f"crashes within {window:g} s (max_learner_restarts = "
-                f"{self.cfg.max_learner_restarts}), so the run stops"
-            )
-            return False
-        event["action"] = "restart"
-        self._log_event(event)
-        log.warning("learners %s %s; restarted", ids, cause.splitlines()[-1])
-        restart(index)
-        return True
-
-    def _skipped_updates(self, record: TrainRecord, server: GlobalServer, state: _RunState) -> None:
-        """Log updates a learner skipped for a non-finite gradient; stop if they pile up."""
-        now = time.monotonic()
-        window = self.cfg.restart_window_s
-        state.skips = [(t, n) for t, n in state.skips if now - t < window]
-        state.skips.append((now, record.skipped))
-        total = sum(n for _, n in state.skips)
-        stop = total > self.cfg.max_skipped_updates
-        self._log_event(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "frames": server.frames(),
-                "learner": record.learner,
-                "skipped_updates": record.skipped,
-                "action": "stop" if stop else "skip",
-            }
-        )
-        log.warning(
-            "learner %s skipped %d updates with a non-finite gradient",
-            record.learner,
-            record.skipped,
-        )
-        if stop and not state.errors:
-            state.errors.append(
-                f"{total} updates skipped for non-finite gradients within {window:g} s "
-                f"(max_skipped_updates = {self.cfg.max_skipped_updates}), so the run stops; "
-                "the last checkpoint holds the network before they began"
-            )
-
-    def _log_event(self, event: dict[str, Any]) -> None:
-        """Append one JSON line to RUN_DIR/events.log (learner crashes and restarts)."""
-        with open(self.run_dir / "events.log", "a") as fh:
-            fh.write(json.dumps(event) + "\n")
+    def _handle(
+        self, record: Record, learners: Supervisor, logger: MetricsLogger, state: _RunState
+    ) -> None:
+        if isinstance(record, EpisodeRecord):
+            state.episodes += 1
+            state.scores.append(record.score)
+            wall_s = round(state.wall(time.monotonic()), 3)
+            row = {**dataclasses.asdict(record), "episode": state.episodes, "wall_s": wall_s}
+            logger.episode(record.frames, row)
+        elif isinstance(record, TrainRecord):
+            record = dataclasses.replace(record, wall_s=state.wall(time.monotonic()))
+            state.reports.setdefault(record.learner, []).append(record)
+            state.pending_train.append(record)
+            if record.skipped:
+                error = learners.skipped_updates(record)
+                if error is not None and not state.errors:
+                    state.errors.append(error)
+        else:  # an ErrorRecord: the process exits next; the loop's recover decides what follows
+            learners.note_error(record)
 
     def _shutdown(
         self,
         server: GlobalServer,
-        backend: Backend,
-        handles: list[LearnerHandle],
+        learners: Supervisor,
         logger: MetricsLogger,
         state: _RunState,
     ) -> tuple[Path | None, OSError | ServerLost | None]:
@@ -361,16 +251,17 @@ class Trainer:
 
         Returns the checkpoint written (None if it could not be) and the first write error.
         """
-        backend.stop()
+        backend = learners.backend
         error: OSError | ServerLost | None = None
+
+        def drain(timeout: float) -> None:
+            if (record := backend.get(timeout=timeout)) is not None:
+                self._handle(record, learners, logger, state)
+
         try:
-            # Read while waiting: a learner process cannot exit while its records sit unread.
-            deadline = time.monotonic() + 30
-            while any(h.is_alive() for h in handles) and time.monotonic() < deadline:
-                if (record := backend.get(timeout=0.1)) is not None:
-                    self._handle(record, server, logger, state)
+            learners.stop(drain)
             while (record := backend.get(timeout=0.05)) is not None:
-                self._handle(record, server, logger, state)
+                self._handle(record, learners, logger, state)
             if state.pending_train:  # the last losses, even for a run shorter than log_interval_s
                 now = time.monotonic()
                 fps = (server.frames() - state.start_frames) / max(now - state.start, 1e-9)
@@ -394,54 +285,13 @@ class Trainer:
                 backend.close()
         return checkpoint, error
 
-    def _io_message(self, err: OSError, frames: int) -> str:
-        """One line: what could not be written, and which checkpoint is still good."""
-        what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
-        return (
-            f"cannot write the run's files ({what}); the run stopped at {frames:,} frames; "
-            + self._last_good()
-        )
-
-    def _last_good(self) -> str:
-        kept = list_checkpoints(self.run_dir / "checkpoints")
-        return f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
-
-    def _handle(
-        self,
-        record: Record,
-        server: GlobalServer,
-        logger: MetricsLogger,
-        state: _RunState,
-    ) -> None:
-        if isinstance(record, EpisodeRecord):
-            state.episodes += 1
-            state.scores.append(record.score)
-            wall_s = round(state.wall(time.monotonic()), 3)
-            row = {**dataclasses.asdict(record), "episode": state.episodes, "wall_s": wall_s}
-            logger.episode(record.frames, row)
-        elif isinstance(record, TrainRecord):
-            record = dataclasses.replace(record, wall_s=state.wall(time.monotonic()))
-            state.reports.setdefault(record.learner, []).append(record)
-            state.pending_train.append(record)
-            if record.skipped:
-                self._skipped_updates(record, server, state)
-        else:  # an ErrorRecord: the process exits next; _recover decides what follows
-            state.failures[tuple(record.learners)] = record.error.strip()
-
     def _checkpoint(self, server: GlobalServer, state: _RunState) -> Path:
-        snapshot = server.state()
-        return save_checkpoint(
-            self.run_dir / "checkpoints",
-            {
-                **snapshot,
-                "episodes": state.episodes,
-                "config": self.cfg.to_dict(),
-                "obs_shape": list(server.obs_shape),
-                "n_actions": server.n_actions,
-                "segment": self.segment,
-                "wall_s": state.wall(time.monotonic()),
-            },
-            keep=self.cfg.keep_checkpoints,
+        return self.files.save_checkpoint(
+            server.state(),
+            episodes=state.episodes,
+            obs_shape=list(server.obs_shape),
+            n_actions=server.n_actions,
+            wall_s=state.wall(time.monotonic()),
         )
 
 
@@ -461,9 +311,6 @@ class _RunState:
     pending_train: list[TrainRecord] = field(default_factory=list)
     reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
-    failures: dict[tuple[int, ...], str] = field(default_factory=dict)  # tracebacks by group
-    crash_times: list[float] = field(default_factory=list)
-    skips: list[tuple[float, int]] = field(default_factory=list)  # (time, updates skipped)
 
     def wall(self, now: float) -> float:
         """Training seconds since the run first started, across resumed segments."""

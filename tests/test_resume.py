@@ -8,7 +8,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import a3c.trainer
+import a3c.run_files
 from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
 from a3c.server import SharedParameterServer
@@ -150,7 +150,7 @@ def test_resume_after_newer_records_counts_every_game_once(
         states.append(state)
         return written[-1]
 
-    monkeypatch.setattr(a3c.trainer, "save_checkpoint", spy)
+    monkeypatch.setattr(a3c.run_files, "save_checkpoint", spy)
     cfg = dataclasses.replace(_cfg(N), checkpoint_interval_s=0.2, log_interval_s=0.1)
     run = tmp_path / "run"
     Trainer(cfg, run, serial=True).run()
