@@ -213,3 +213,17 @@ def test_a_run_resumes_on_the_other_backend(cluster: Cluster, tmp_path: Path) ->
     local_ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert local_ckpt["frames"] >= 7000 and local_ckpt["segment"] == 2
     assert local_ckpt["optimizer"]["updates"] > ray_ckpt["optimizer"]["updates"]
+
+
+def test_the_lstm_policy_trains_on_ray(cluster: Cluster, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = run_a3c(
+        "train", "--backend", "ray", "--address", cluster.address, "--policy", "lstm",
+        "--workers", "2", "--learners-per-process", "1", "--frames", "3000",
+        "--run-dir", str(run),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+    assert ckpt["config"]["policy"] == "lstm" and ckpt["frames"] >= 3000
+    assert "lstm.weight_hh" in ckpt["model"] and ckpt["optimizer"]["updates"] > 0
+    assert _no_actors_left()
