@@ -115,6 +115,7 @@ def run_bench(
     cfg_bench = Config(**{**cfg.to_dict(), "frames": 10**15, "log_interval_s": log_interval_s})
     result: dict[str, Any] = {
         "preset": cfg.preset,
+        "policy": cfg.policy,
         "backend": backend,
         "env_id": cfg.env_id,
         "workers": cfg.workers,
