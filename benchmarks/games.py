@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from eval_matrix import run_cell  # this folder's script: one evaluation, cached
 
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import make_config
@@ -62,19 +63,6 @@ def train(game: str, run: Path, frames: int, seed: int) -> Path:
     if done.returncode != 0 or load_checkpoint(found[-1])["frames"] < frames:
         raise SystemExit(f"{game}: training stopped early (status {done.returncode})")
     return found[-1]
-
-
-def evaluate(checkpoint: Path, episodes: int, path: Path) -> dict[str, Any]:
-    """`a3c evaluate --pipeline gymnasium --sample`, sticky actions 0.25; cached in `path`."""
-    if not path.exists():
-        command = [A3C, "evaluate", str(checkpoint), "--pipeline", "gymnasium", "--sample"]
-        command += ["--episodes", str(episodes), "--json"]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-        path.write_text(done.stdout)
-    result: dict[str, Any] = json.loads(path.read_text())
-    return result
 
 
 def random_agent(game: str, episodes: int, path: Path) -> dict[str, Any]:
@@ -125,7 +113,8 @@ def main() -> None:
         model = args.models / f"{game.lower()}-a3c-v5-{millions}.pt"
         if not model.exists():
             shutil.copy(checkpoint, model)
-        result = evaluate(checkpoint, args.episodes, kept / "eval-gymnasium-sampled.json")
+        # Cached as KEPT/<checkpoint>__gymnasium__sticky0.25__sample.json.
+        result = run_cell(kept, checkpoint, "gymnasium", 0.25, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json")
         rows.append((game, ckpt, result, rand))
     if args.plot is not None:
