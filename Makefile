@@ -18,7 +18,7 @@ train: $(STAMP)
 
 ## Lint, types and the whole test suite.
 test: $(STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check a3c tests benchmarks

