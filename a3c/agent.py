@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from a3c.checkpoint import CheckpointError
 from a3c.config import Config
 from a3c.learner import sample_actions
 from a3c.model import ActorCritic, State
@@ -68,15 +67,9 @@ class Agent:
         full_action_space: the environment was made with `full_action_space=True` (18 actions).
         seed: seeds the sampling of actions when `act(..., greedy=False)`.
         """
-        from a3c.checkpoint import list_checkpoints, load_network
+        from a3c.checkpoint import load_network, resolve_checkpoint
 
-        path = Path(path)
-        if path.is_dir():
-            found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
-            if not found:
-                raise CheckpointError(f"{str(path)!r} holds no checkpoint")
-            path = found[-1]
-        model, cfg, _ = load_network(path)
+        model, cfg, _ = load_network(resolve_checkpoint(Path(path)))
         return cls(model, cfg, atari_action_map(cfg, full_action_space), seed)
 
     @property

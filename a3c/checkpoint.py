@@ -36,6 +36,18 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint file as given, or a run directory's newest one (in it or its checkpoints/).
+    Raises CheckpointError if a directory holds none."""
+    if not path.is_dir():
+        return path
+    found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
+    if not found:
+        where = "looked in it and its checkpoints/"
+        raise CheckpointError(f"{str(path)!r} holds no checkpoint ({where})")
+    return found[-1]
+
+
 def save_checkpoint(directory: Path, state: dict[str, Any], keep: int) -> Path:
     """Write `state` as directory/ckpt_<frames>.pt atomically; keep the newest `keep` files.
 

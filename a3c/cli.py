@@ -335,7 +335,7 @@ def _add_agent_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_network(args: argparse.Namespace) -> tuple[Any, Config]:
-    from a3c.checkpoint import CheckpointError, list_checkpoints, load_network
+    from a3c.checkpoint import CheckpointError, load_network, resolve_checkpoint
 
     if not 0 <= args.seed < 1_000_000:
         _fail(f"--seed {args.seed} must be in 0-999999")
@@ -343,14 +343,8 @@ def _load_network(args: argparse.Namespace) -> tuple[Any, Config]:
         _fail(f"--episodes {args.episodes} must be at least 1")
     if args.sticky is not None and not 0.0 <= args.sticky < 1.0:
         _fail(f"--sticky {args.sticky} must be in [0, 1)")
-    path: Path = args.checkpoint
-    if path.is_dir():
-        found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
-        if not found:
-            _fail(f"{str(path)!r} holds no checkpoint (looked in it and its checkpoints/)")
-        path = found[-1]
     try:
-        model, cfg, _ = load_network(path)
+        model, cfg, _ = load_network(resolve_checkpoint(args.checkpoint))
     except CheckpointError as err:
         _fail(str(err))
     return model, cfg

@@ -115,6 +115,8 @@ def test_agent_refuses_what_it_cannot_act_on(v5_checkpoint: Path, tmp_path: Path
     assert foreign.read_bytes() == before
     with pytest.raises(CheckpointError, match="does not exist"):
         Agent.load(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        Agent.load(tmp_path)  # a directory: its newest checkpoint, and it has none
 
 
 def test_evaluate_gymnasium_pipeline_json(v5_checkpoint: Path) -> None:

@@ -140,8 +140,11 @@ def _bad_checkpoints(checkpoint: Path, tmp_path: Path) -> dict[str, Path]:
     data["config"]["action_set"] = "minimal"  # 4 actions, but the network has 3
     data.pop("format"), data.pop("version")
     other = save_checkpoint(other_actions, data, keep=1)
+    empty_run = tmp_path / "empty-run"
+    (empty_run / "checkpoints").mkdir(parents=True)
     return {
         "missing": tmp_path / "missing.pt",
+        "run directory without checkpoints": empty_run,
         "truncated": truncated,
         "garbage": garbage,
         "foreign": foreign,
@@ -154,13 +157,13 @@ def test_bad_checkpoints_refused_and_left_untouched(
     checkpoint: Path, tmp_path: Path, command: str
 ) -> None:
     for kind, path in _bad_checkpoints(checkpoint, tmp_path).items():
-        before = path.read_bytes() if path.exists() else None
+        before = path.read_bytes() if path.is_file() else None
         extra = ["--video", str(tmp_path / "v.mp4")] if command == "play" else []
         result = run_a3c(command, str(path), "--episodes", "1", *extra)
         assert result.returncode == 2, (kind, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("a3c: error:"), (kind, lines)
-        assert (path.read_bytes() if path.exists() else None) == before, kind
+        assert (path.read_bytes() if path.is_file() else None) == before, kind
     assert not (tmp_path / "v.mp4").exists()
 
 
