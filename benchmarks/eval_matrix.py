@@ -27,18 +27,28 @@ STICKY = (0.0, 0.25)
 POLICIES = ("sample", "greedy")
 
 
-def cell_path(out: Path, model: Path, pipeline: str, sticky: float, policy: str) -> Path:
-    return out / f"{model.stem}__{pipeline}__sticky{sticky:g}__{policy}.json"
+def cell_path(
+    out: Path, model: Path, pipeline: str, sticky: float, policy: str, seed: int | None = None
+) -> Path:
+    suffix = "" if seed is None else f"__seed{seed}"
+    return out / f"{model.stem}__{pipeline}__sticky{sticky:g}__{policy}{suffix}.json"
 
 
 def run_cell(
-    out: Path, model: Path, pipeline: str, sticky: float, policy: str, episodes: int
+    out: Path,
+    model: Path,
+    pipeline: str,
+    sticky: float,
+    policy: str,
+    episodes: int,
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    """One evaluation, cached in its JSON file."""
-    path = cell_path(out, model, pipeline, sticky, policy)
+    """One evaluation, cached in its JSON file; seed None: `a3c evaluate`'s default seed."""
+    path = cell_path(out, model, pipeline, sticky, policy, seed)
     if not path.exists():
         command = [A3C, "evaluate", str(model), "--episodes", str(episodes), f"--{policy}"]
         command += ["--pipeline", pipeline, "--sticky", str(sticky), "--json"]
+        command += [] if seed is None else ["--seed", str(seed)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")

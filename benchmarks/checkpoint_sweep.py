@@ -1,0 +1,113 @@
+"""Evaluate a run's checkpoints on the standard protocol to choose the one to ship.
+
+Every checkpoint at least `--every` frames after the previously chosen one (and always the
+newest) is played through Gymnasium's pipeline with sticky actions 0.25, sampled, for
+`--episodes` games with its own seed (`--seed`, not `a3c evaluate`'s default, so that a later
+100-game evaluation of the chosen checkpoint plays other games than the ones it was chosen on).
+Results are cached per checkpoint in OUT (as `eval_matrix.py` caches its cells), printed as a
+markdown table and written to OUT/sweep.csv; `--plot` draws them over the run's training curve.
+
+    .venv/bin/python benchmarks/checkpoint_sweep.py /tmp/longrun/archive/ckpt_*.pt \\
+        --every 10000000 --episodes 30 --out benchmarks/results/v5-long/sweep \\
+        --run benchmarks/results/v5-long --plot docs/v5-long-sweep.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_matrix import run_cell  # this folder's script: one evaluation, cached
+
+from a3c.metrics import read_curve
+
+FRAMES = re.compile(r"ckpt_(\d+)\.pt$")
+
+
+def frames_of(path: Path) -> int:
+    found = FRAMES.search(path.name)
+    if found is None:
+        raise SystemExit(f"{path}: not a checkpoint name (ckpt_<frames>.pt)")
+    return int(found.group(1))
+
+
+def choose(checkpoints: list[Path], every: int) -> list[Path]:
+    """Checkpoints at least `every` frames apart, from the first, plus the newest."""
+    ordered = sorted(checkpoints, key=frames_of)
+    chosen: list[Path] = []
+    for path in ordered:
+        if not chosen or frames_of(path) - frames_of(chosen[-1]) >= every:
+            chosen.append(path)
+    if ordered and chosen[-1] != ordered[-1]:
+        chosen.append(ordered[-1])
+    return chosen
+
+
+def plot(rows: list[dict[str, float]], run: Path | None, out: Path, window: int = 100) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if run is not None:
+        curve = read_curve(run)
+        means = [
+            sum(curve.scores[max(0, i - window + 1) : i + 1]) / (i + 1 - max(0, i - window + 1))
+            for i in range(len(curve.scores))
+        ]
+        ax.plot([f / 1e6 for f in curve.frames], means, lw=1, label=f"training, mean of {window}")
+    ax.errorbar(
+        [r["frames"] / 1e6 for r in rows],
+        [r["mean"] for r in rows],
+        yerr=[r["std"] for r in rows],
+        fmt="o",
+        capsize=3,
+        label="Gymnasium pipeline, sticky 0.25, sampled (± std)",
+    )
+    ax.set_xlabel("frames (millions)")
+    ax.set_ylabel("score")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("--every", type=int, default=10_000_000)
+    parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--run", type=Path, help="run directory whose training curve to draw")
+    parser.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    rows = []
+    for path in choose(args.checkpoints, args.every):
+        result = run_cell(args.out, path, "gymnasium", 0.25, "sample", args.episodes, args.seed)
+        row = {"frames": frames_of(path), "mean": result["mean"], "std": result["std"]}
+        rows.append({**row, "median": result["median"]})
+        print(f"{path.name}: {result['mean']:.1f} ± {result['std']:.1f}", file=sys.stderr)
+    with open(args.out / "sweep.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"| frames | mean ± std ({args.episodes} games) | median |")
+    print("|---|---|---|")
+    for r in rows:
+        print(f"| {r['frames'] / 1e6:.1f}M | {r['mean']:.1f} ± {r['std']:.1f} | {r['median']:g} |")
+    best = max(rows, key=lambda r: r["mean"])
+    print(f"\nbest: {best['frames'] / 1e6:.1f}M frames, {best['mean']:.1f}")
+    if args.plot is not None:
+        plot(rows, args.run, args.plot)
+
+
+if __name__ == "__main__":
+    main()
