@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_matrix import run_cell  # this folder's script: one evaluation, cached
 
 from a3c.metrics import read_curve
+from a3c.plot import rolling_mean
 
 FRAMES = re.compile(r"ckpt_(\d+)\.pt$")
 
@@ -56,10 +57,7 @@ def plot(rows: list[dict[str, float]], run: Path | None, out: Path, window: int 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if run is not None:
         curve = read_curve(run)
-        means = [
-            sum(curve.scores[max(0, i - window + 1) : i + 1]) / (i + 1 - max(0, i - window + 1))
-            for i in range(len(curve.scores))
-        ]
+        means = rolling_mean(curve.scores, window)
         ax.plot([f / 1e6 for f in curve.frames], means, lw=1, label=f"training, mean of {window}")
     ax.errorbar(
         [r["frames"] / 1e6 for r in rows],
