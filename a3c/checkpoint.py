@@ -28,11 +28,17 @@ def checkpoint_name(frames: int) -> str:
     return f"ckpt_{frames:012d}.pt"
 
 
+def checkpoint_frames(path: Path) -> int | None:
+    """The frame count in a checkpoint's file name (ckpt_<frames>.pt), None for other names."""
+    found = _NAME.match(path.name)
+    return None if found is None else int(found.group(1))
+
+
 def list_checkpoints(directory: Path) -> list[Path]:
     """Checkpoints in `directory`, oldest first (by frame count in the name)."""
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir() if _NAME.match(p.name)]
+    found = [p for p in directory.iterdir() if checkpoint_frames(p) is not None]
     return sorted(found, key=lambda p: p.name)
 
 

@@ -16,24 +16,22 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_matrix import run_cell  # this folder's script: one evaluation, cached
 
+from a3c.checkpoint import checkpoint_frames
 from a3c.metrics import read_curve
 from a3c.plot import rolling_mean
 
-FRAMES = re.compile(r"ckpt_(\d+)\.pt$")
-
 
 def frames_of(path: Path) -> int:
-    found = FRAMES.search(path.name)
-    if found is None:
+    frames = checkpoint_frames(path)
+    if frames is None:
         raise SystemExit(f"{path}: not a checkpoint name (ckpt_<frames>.pt)")
-    return int(found.group(1))
+    return frames
 
 
 def choose(checkpoints: list[Path], every: int) -> list[Path]:

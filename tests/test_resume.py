@@ -9,7 +9,13 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import a3c.run_files
-from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from a3c.checkpoint import (
+    checkpoint_frames,
+    list_checkpoints,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+)
 from a3c.config import Config, config_from_dict, resume_config
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
@@ -26,6 +32,18 @@ def _cfg(frames: int) -> Config:
 
 def _latest(run: Path) -> dict:
     return load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+
+
+def test_checkpoints_are_ordered_and_pruned_by_their_frame_counts(tmp_path: Path) -> None:
+    directory = tmp_path / "checkpoints"
+    for frames in (5, 1_000_000, 40):  # written out of order: the names decide, not the clock
+        save_checkpoint(directory, {"frames": frames}, keep=2)
+    (directory / "notes.pt").write_bytes(b"")
+    kept = list_checkpoints(directory)
+    assert [checkpoint_frames(p) for p in kept] == [40, 1_000_000]
+    assert checkpoint_frames(directory / "notes.pt") is None
+    assert resolve_checkpoint(tmp_path) == kept[-1]
+    assert kept[-1].name == "ckpt_000001000000.pt"
 
 
 def test_resume_continues_counters_schedule_and_optimizer(tmp_path: Path) -> None:
