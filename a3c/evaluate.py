@@ -186,17 +186,23 @@ def evaluate_gymnasium(
     max_episode_frames: int = MAX_EPISODE_FRAMES,
     on_episode: Callable[[int, dict[str, Any]], None] | None = None,
     sticky: float = 0.25,
+    make_env: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """Play whole games through Gymnasium's own Atari pipeline (`make_gymnasium_atari`).
 
     Nothing of this project's environment code runs: the agent sees what a user's Gymnasium
     loop gives it, through `Agent.act`. Games are seeded from EVAL_SEED_BASE as in `evaluate`.
+    `make_env`: another Gymnasium stack to play in (one with `lives` and
+    `episode_frame_number` in its info); the protocol in the result then describes the default.
     """
 
     cfg = agent.config
     fire = cfg.fire_on_life_loss and describe_game(cfg.env_id).has_fire
     n_envs = min(episodes, 8)
-    envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
+    if make_env is None:
+        envs = [make_gymnasium_atari(cfg, sticky, max_episode_frames, fire) for _ in range(n_envs)]
+    else:
+        envs = [make_env() for _ in range(n_envs)]
     base = EVAL_SEED_BASE + seed * 1000
     noops = [0] * n_envs
     lives = [0] * n_envs

@@ -174,6 +174,25 @@ def test_gymnasium_pipeline_cap_stops_an_agent_that_never_serves(v5_checkpoint: 
     assert all(2996 <= g["frames"] <= 3000 for g in result["games"])
 
 
+def test_gymnasium_evaluation_plays_in_the_stack_it_is_given(v5_checkpoint: Path) -> None:
+    # The agent of the test above, in stacks that press FIRE for it: every ball is served, so
+    # its games end on lost lives instead of at the cap.
+    agent = Agent.load(v5_checkpoint)
+    with torch.no_grad():
+        agent.model.policy.weight.zero_()
+        agent.model.policy.bias.copy_(torch.tensor([0.0, 50.0, 0.0]))
+    made = []
+
+    def make() -> object:
+        made.append(make_gymnasium_atari(agent.config, 0.25, 3000, fire=True))
+        return made[-1]
+
+    result = evaluate_gymnasium(agent, 2, greedy=True, max_episode_frames=3000, make_env=make)
+    assert len(made) == 2 and len(result["games"]) == 2
+    assert result["truncated"] == 0
+    assert all(g["frames"] < 3000 for g in result["games"])
+
+
 def test_gymnasium_pipeline_bad_input(v5_checkpoint: Path, cartpole_checkpoint: Path) -> None:
     unknown = run_a3c("evaluate", str(v5_checkpoint), "--pipeline", "envpool")
     assert unknown.returncode == 2
