@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import multiprocessing
 from collections import deque
@@ -27,10 +28,12 @@ import ale_py
 import cv2
 import gymnasium
 import numpy as np
+import torch
 from gymnasium.spaces import Box
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformObservation
 
-from a3c.evaluate import FireAfterLifeLoss
+from a3c.agent import Agent
+from a3c.evaluate import FireAfterLifeLoss, evaluate_gymnasium, gymnasium_env_id
 
 MAX_FRAMES = 108_000
 
@@ -102,7 +105,7 @@ class RestartOnLifeLoss(gymnasium.Wrapper):
 
     def __init__(self, env: Any, frames: int = 4) -> None:
         super().__init__(env)
-        self.observation_space = Box(0, 255, (frames, 84, 84), np.uint8)
+        self.observation_space = Box(0, 255, (frames, *env.observation_space.shape), np.uint8)
         self.stack: deque[np.ndarray] = deque(maxlen=frames)
         self.lives = 0
 
@@ -128,13 +131,6 @@ class RestartOnLifeLoss(gymnasium.Wrapper):
 
 def run_cell(model: Path, name: str, greedy: bool, episodes: int, seed: int) -> dict[str, Any]:
     """Play one model through one variant; the `evaluate_gymnasium` summary plus the variant."""
-    import functools
-
-    import torch
-
-    from a3c.agent import Agent
-    from a3c.evaluate import evaluate_gymnasium, gymnasium_env_id
-
     torch.set_num_threads(1)  # cells run side by side, one per core
     variant = VARIANTS[name]
     agent = Agent.load(model, full_action_space=variant.full_actions, seed=seed)
