@@ -12,8 +12,7 @@ from typing import Any
 import torch
 
 from a3c.config import Config, ConfigError, config_from_dict
-from a3c.games import describe_game
-from a3c.model import ActorCritic, build_model
+from a3c.model import ActorCritic, build_model, network_shape
 
 FORMAT = "a3c-checkpoint"
 VERSION = 1
@@ -126,9 +125,7 @@ def load_network(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
         cfg = config_from_dict(data["config"])
     except ConfigError as err:
         raise CheckpointError(f"{str(path)!r} holds an invalid config: {err}") from None
-    obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
-        cfg.action_set, cfg.frame_history
-    )
+    obs_shape, n_actions = network_shape(cfg)
     stored = (int(data.get("n_actions", -1)), tuple(data.get("obs_shape", ())))
     if stored != (n_actions, obs_shape):
         raise CheckpointError(
@@ -136,7 +133,7 @@ def load_network(path: Path) -> tuple[ActorCritic, Config, dict[str, Any]]:
             f"but {cfg.env_id} with action set {cfg.action_set!r} has {n_actions} actions "
             f"and input {obs_shape}"
         )
-    model = build_model(cfg, obs_shape, n_actions)
+    model = build_model(cfg)
     try:
         model.load_state_dict(data["model"])
     except (RuntimeError, KeyError, TypeError) as err:

@@ -416,6 +416,7 @@ def _play(args: argparse.Namespace) -> int:
     import os
 
     from a3c.evaluate import VideoWriter, play
+    from a3c.games import describe_game
 
     if args.fps <= 0:
         _fail(f"--fps {args.fps} must be > 0")
@@ -424,15 +425,25 @@ def _play(args: argparse.Namespace) -> int:
             "no display to show the game on; record it instead with --video breakout.mp4 (or .gif)"
         )
     model, cfg = _load_network(args)
+    if not describe_game(cfg.env_id).is_atari:
+        _fail(f"play shows Atari games; {str(args.checkpoint)!r} plays {cfg.env_id!r}")
     if args.video is not None:
+        folder = args.video.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            _fail(f"--video {str(args.video)!r}: {str(folder)!r} is not a writable directory")
         try:
             writer = VideoWriter(args.video, args.fps)
         except ValueError as err:
             _fail(str(err))
         try:
-            games = play(model, cfg, args.episodes, writer.add, args.greedy, args.seed, args.sticky)
-        finally:
-            writer.close()
+            try:
+                games = play(
+                    model, cfg, args.episodes, writer.add, args.greedy, args.seed, args.sticky
+                )
+            finally:
+                writer.close()
+        except OSError as err:
+            _fail(f"--video {str(args.video)!r}: {err}")
         print(f"wrote {writer.count:,} frames to {args.video}", file=sys.stderr)
     else:
         games = _play_in_window(model, cfg, args)
@@ -562,16 +573,10 @@ def _train(args: argparse.Namespace) -> int:
     _check_backend(args)
     if args.serial and args.backend != "local":
         _fail("--serial runs learners as threads of this process: it needs --backend local")
-    resume = None
+    resume, changes = None, None
     if args.resume is not None:
         cfg, resume, changes = _resume(args)
         run_dir = args.resume
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "frames": resume["frames"]}
-        try:
-            with open(run_dir / "resumes.jsonl", "a") as log:  # the overrides, for the record
-                log.write(json.dumps({**entry, "changes": changes}) + "\n")
-        except OSError as err:
-            _fail(f"cannot write run directory {str(run_dir)!r}: {err.strerror}")
         changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
         print(
             f"a3c: resuming {run_dir} at {resume['frames']:,} frames, "
@@ -617,6 +622,7 @@ def _train(args: argparse.Namespace) -> int:
             serial=args.serial,
             on_progress=progress,
             resume=resume,
+            resume_changes=changes,
             backend=args.backend,
             address=args.address,
         )

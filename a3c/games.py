@@ -134,13 +134,28 @@ def _v5_ids() -> dict[str, str]:
     return found
 
 
+# The id families of ale-py and gym: ALE/Pong-v5; Pong-v0/-v4 with NoFrameskip or Deterministic
+# (gym's, which ale-py 0.12 no longer registers all of); or the bare game name.
+_ATARI_ID = re.compile(r"^(ALE/\w+-v5|[A-Za-z0-9]+(NoFrameskip|Deterministic)?-v[04]|\w+)$")
+
+
 @functools.cache
 def describe_game(env_id: str) -> GameInfo:
     """Open the game once and describe it; raises UnknownGame if this project cannot train it."""
     rom = atari_rom(env_id)
-    if rom is not None:
-        return _describe_atari(env_id, rom)
-    return _describe_vector(env_id)
+    if rom is None:
+        return _describe_vector(env_id)
+    if "-ram" in env_id:
+        raise UnknownGame(
+            f"env id {env_id!r} gives the console's RAM; this project learns from the screen: "
+            f"use {_v5_ids().get(rom, 'ALE/Pong-v5')!r}"
+        )
+    if not _ATARI_ID.match(env_id):
+        raise UnknownGame(
+            f"unknown env id {env_id!r}; Atari ids look like 'ALE/Pong-v5', 'Pong-v4', "
+            "'PongNoFrameskip-v4', 'PongDeterministic-v4' or 'Pong'"
+        )
+    return _describe_atari(env_id, rom)
 
 
 def _describe_atari(env_id: str, rom: str) -> GameInfo:
@@ -208,7 +223,10 @@ def _describe_vector(env_id: str) -> GameInfo:
             "'BreakoutNoFrameskip-v4' or 'Seaquest', or a registered Gymnasium id with vector "
             "observations such as 'CartPole-v1'"
         ) from None
-    env = gymnasium.make(spec.id)
+    try:
+        env = gymnasium.make(spec.id)
+    except (gymnasium.error.Error, ImportError) as err:
+        raise UnknownGame(f"env id {env_id!r} cannot be made here: {err}") from None
     try:
         obs, act = env.observation_space, env.action_space
         shape = obs.shape or ()

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from a3c.config import Config
-from a3c.envs import EpisodeStats, VecStep, make_vec_env
+from a3c.envs import EpisodeStats, VecEnv, VecStep, make_vec_env
 from a3c.losses import a3c_loss, n_step_returns
 from a3c.model import ActorCritic, State, build_model
 from a3c.optim import clip_grad_norm_
@@ -51,6 +51,19 @@ class Rollout:
     ends: torch.Tensor  # (T, E) float32: 1 where the episode ended after that step
     starts: torch.Tensor  # (T + 1, E) float32: 1 where obs[t] is an episode's first
     state: State = ()  # the policy's state before step 0 (none for the feed-forward one)
+
+    def record(self, t: int, actions: np.ndarray, step: VecStep, ended: np.ndarray) -> None:
+        """Store step t: its actions (E,), rewards and ends, and the screens after it."""
+        self.actions[t] = torch.from_numpy(actions)
+        self.rewards[t] = torch.from_numpy(step.rewards)
+        self.ends[t] = torch.from_numpy(ended.astype(np.float32))
+        self.starts[t + 1] = self.ends[t]  # the policy's state is reset where one ended
+        self.obs[t + 1] = torch.from_numpy(step.obs)
+
+    def carry_over(self, n: int) -> None:
+        """Start the next rollout from the screens after this one's n steps."""
+        self.obs[0] = self.obs[n]
+        self.starts[0] = self.starts[n]
 
     @classmethod
     def allocate(
@@ -91,26 +104,13 @@ def run_learners(
     `envs_per_worker` environments, rollout and gradient, but they share one local copy of the
     global weights, pulled once per round, so that acting is one batched forward pass for all.
     """
-    k, e = len(learner_ids), cfg.envs_per_worker
-    seeds = env_seeds(cfg, learner_ids)
-    torch.manual_seed(seeds[0])
-    rng = np.random.default_rng(seeds[0])
-    env = make_vec_env(cfg, seeds)
-    model = build_model(cfg, env.obs_shape, env.n_actions)
+    e = cfg.envs_per_worker
+    env, roll, rng, start_frames = start_games(cfg, learner_ids)
+    model = build_model(cfg)
     params, grad = flatten_module_(model)
-    obs_np, start_frames = env.reset()
-    pixels = obs_np.dtype == np.uint8
-    roll = Rollout.allocate(
-        cfg.t_max, env.num_envs, env.obs_shape, torch.uint8 if pixels else torch.float32
-    )
-    roll.obs[0] = torch.from_numpy(obs_np)
-    roll.starts[0] = 1.0
     state = model.initial_state(env.num_envs)  # carried from step to step, rollout to rollout
-    episode_max_prob = np.zeros(env.num_envs)  # running sums for the seed's avg_max_prob
-    frames_pending = [start_frames] + [0] * (k - 1)  # per learner, not yet counted globally
-    report = Reporter(sink, learner_ids, e, cfg.log_interval_s)
+    report = Reporter(sink, learner_ids, e, cfg.log_interval_s, start_frames)
     timer = Timer()
-    first_backward = True
 
     while not should_stop() and server.frames() < cfg.frames:
         server.pull(params)
@@ -118,60 +118,69 @@ def run_learners(
         # is a plain tensor, and the graph is cut at the rollout's start.
         roll.state = tuple(s.clone() for s in state)
         timer.lap("sync")
-        steps = 0
-        for t in range(cfg.t_max):
+        n = 0
+        while n < cfg.t_max:
             with torch.inference_mode():
-                logits, _, state = model.step(roll.obs[t], state, roll.starts[t])
+                logits, _, state = model.step(roll.obs[n], state, roll.starts[n])
                 probs = torch.softmax(logits, dim=1).numpy()
             actions = sample_actions(probs, rng)
-            episode_max_prob += probs.max(axis=1)
             timer.lap("inference")
-            step: VecStep = env.step(actions)
+            step = env.step(actions)
             timer.lap("env")
-            roll.actions[t] = torch.from_numpy(actions)
-            roll.rewards[t] = torch.from_numpy(step.rewards)
             ended = step.episode_ends(cfg.terminal_on_life_loss)
-            roll.ends[t] = torch.from_numpy(ended.astype(np.float32))
-            roll.starts[t + 1] = roll.ends[t]  # the policy's state is reset where one ended
+            roll.record(n, actions, step, ended)
             if step.final_obs:  # cut off by the frame cap: bootstrap its reward from V(s_final)
-                add_truncation_bootstrap(model, roll.rewards[t], step.final_obs, state, cfg.gamma)
-            roll.obs[t + 1] = torch.from_numpy(step.obs)
-            for i, frames in enumerate(step.frames_per_env):
-                frames_pending[i // e] += frames
-            for ep in step.episodes:
-                report.episode(
-                    ep, episode_max_prob[ep.env_index] / max(ep.steps, 1), server.frames()
-                )
-                episode_max_prob[ep.env_index] = 0.0
-            steps = t + 1
+                add_truncation_bootstrap(model, roll.rewards[n], step.final_obs, state, cfg.gamma)
+            report.step(step, probs, server)
+            n += 1
             if ended.all():  # the seed updates as soon as its game ends
                 break
 
         # Each learner learns from its own rollout and pushes its own gradient, all computed at
         # the weights the rollout was acted with.
-        n = steps
-        for learner in range(k):
-            cols = slice(learner * e, (learner + 1) * e)
-            loss, terms = rollout_loss(model, roll, n, cols, cfg)
-            grad.zero_()
-            loss.backward()
-            if first_backward:
-                check_grads_are_views(model, grad)
-                first_backward = False
-            norm = clip_grad_norm_(grad, cfg.max_grad_norm)
+        for learner in range(len(learner_ids)):
+            loss, terms = rollout_loss(model, roll, n, slice(learner * e, (learner + 1) * e), cfg)
+            norm = backward(loss, model, grad, cfg.max_grad_norm)
             timer.lap("learn")
+            frames = report.take_frames(learner)
             if np.isfinite(norm):
-                global_frames = server.push(grad, frames_pending[learner])
+                global_frames = server.push(grad, frames)
             else:  # never apply a non-finite gradient to the shared network
-                global_frames = server.add_frames(frames_pending[learner])
+                global_frames = server.add_frames(frames)
                 report.skipped_update()
-            frames_pending[learner] = 0
             timer.lap("sync")
             report.update(terms, norm, timer.seconds, global_frames)
-        roll.obs[0] = roll.obs[n]
-        roll.starts[0] = roll.starts[n]
+        roll.carry_over(n)
     report.flush(server.frames(), timer.seconds)
     env.close()
+
+
+def start_games(
+    cfg: Config, learner_ids: list[int]
+) -> tuple[VecEnv, Rollout, np.random.Generator, int]:
+    """Seed this group of learners, start their games and a rollout holding the first screens.
+
+    Returns the games, the rollout, the sampling generator and the frames the starts played.
+    """
+    seeds = env_seeds(cfg, learner_ids)
+    torch.manual_seed(seeds[0])
+    rng = np.random.default_rng(seeds[0])
+    env = make_vec_env(cfg, seeds)
+    obs, start_frames = env.reset()
+    dtype = torch.uint8 if obs.dtype == np.uint8 else torch.float32
+    roll = Rollout.allocate(cfg.t_max, env.num_envs, env.obs_shape, dtype)
+    roll.obs[0] = torch.from_numpy(obs)
+    roll.starts[0] = 1.0
+    return env, roll, rng, start_frames
+
+
+def backward(loss: torch.Tensor, model: ActorCritic, grad: torch.Tensor, max_norm: float) -> float:
+    """Backpropagate `loss` into the flat gradient `grad` (P,), zeroed first, and clip it to
+    `max_norm`. Returns the norm before clipping (inf or nan if it is not finite)."""
+    grad.zero_()
+    loss.backward()
+    check_grads_are_views(model, grad)
+    return clip_grad_norm_(grad, max_norm)
 
 
 def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -241,17 +250,41 @@ def add_truncation_bootstrap(
 
 
 class Reporter:
-    """Batches a learner's statistics into records for the trainer (episodes, losses, timings)."""
+    """Batches a learner group's statistics into records for the trainer (episodes, losses,
+    timings), and counts each learner's frames until its next push."""
 
     def __init__(
-        self, sink: Sink, learner_ids: list[int], envs_per_learner: int, interval_s: float
+        self,
+        sink: Sink,
+        learner_ids: list[int],
+        envs_per_learner: int,
+        interval_s: float,
+        start_frames: int = 0,
     ) -> None:
+        """`start_frames`: frames the games' starts played, counted with the first push."""
         self.sink = sink
         self.learner_ids = learner_ids
         self.envs_per_learner = envs_per_learner
         self.interval_s = interval_s
         self.next_report = time.monotonic() + interval_s
+        self.frames_pending = [start_frames] + [0] * (len(learner_ids) - 1)
+        self.max_prob_sums = np.zeros(len(learner_ids) * envs_per_learner)  # per game so far
         self._reset()
+
+    def step(self, step: VecStep, probs: np.ndarray, server: ParameterServer) -> None:
+        """Count a step's frames per learner and report the games it ended; probs (E, A)."""
+        self.max_prob_sums += probs.max(axis=1)
+        for i, frames in enumerate(step.frames_per_env):
+            self.frames_pending[i // self.envs_per_learner] += frames
+        for ep in step.episodes:
+            avg_max_prob = self.max_prob_sums[ep.env_index] / max(ep.steps, 1)
+            self.episode(ep, avg_max_prob, server.frames())
+            self.max_prob_sums[ep.env_index] = 0.0
+
+    def take_frames(self, learner: int) -> int:
+        """The frames learner (0..k-1 of this group) played since its last push."""
+        frames, self.frames_pending[learner] = self.frames_pending[learner], 0
+        return frames
 
     def _reset(self) -> None:
         self.updates = 0

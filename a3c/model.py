@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from a3c.config import Config
+from a3c.games import describe_game
 
 State = tuple[torch.Tensor, ...]
 """A policy's recurrent state for B environments: () (feed-forward) or (h, c), each (B, 256)."""
@@ -132,8 +133,15 @@ class ActorCritic(nn.Module):
         return torch.cat(out), (h, c)
 
 
-def build_model(cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> ActorCritic:
+def network_shape(cfg: Config) -> tuple[tuple[int, ...], int]:
+    """(input shape, number of actions) of the network for a config's game and action set:
+    ((4, 84, 84), 3) for the seed's Breakout."""
+    return describe_game(cfg.env_id).network_shape(cfg.action_set, cfg.frame_history)
+
+
+def build_model(cfg: Config) -> ActorCritic:
     """The network a config asks for: the one place where it is built."""
+    obs_shape, n_actions = network_shape(cfg)
     return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy)
 
 

@@ -45,14 +45,19 @@ def prepare_run_dir(run_dir: Path) -> None:
 class RunFiles:
     """Everything a run writes into its directory, for one segment (0, then 1 per --resume)."""
 
-    def __init__(self, run_dir: Path, cfg: Config, segment: int) -> None:
+    def __init__(
+        self, run_dir: Path, cfg: Config, segment: int, changes: dict[str, Any] | None = None
+    ) -> None:
+        """`changes`: the settings a resumed segment overrides, recorded in resumes.jsonl."""
         self.run_dir = run_dir
         self.cfg = cfg
         self.segment = segment
+        self.changes = changes or {}
 
     def open(self, resume_frames: int | None, frames_now: int) -> tuple[MetricsLogger, list[float]]:
-        """Open the metrics files (a resumed run's cut at its checkpoint's frames) and write
-        config.json. Returns the logger and the scores of the last 100 games kept.
+        """Open the metrics files (a resumed run's cut at its checkpoint's frames), write
+        config.json and, on a resume, a line of resumes.jsonl. Returns the logger and the
+        scores of the last 100 games kept.
 
         Raises RunDirError for metrics files this run cannot resume from (nothing is written
         then), RunIOError if the files cannot be written (`frames_now` goes in its message).
@@ -64,6 +69,10 @@ class RunFiles:
                 config = json.dumps(self.cfg.to_dict(), indent=2) + "\n"
                 (self.run_dir / "config.json").write_text(config)
                 recent = [] if resume_frames is None else read_episodes(self.run_dir)[1][-100:]
+                if resume_frames is not None:  # when, from where and with what changes
+                    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "frames": resume_frames}
+                    with open(self.run_dir / "resumes.jsonl", "a") as log:
+                        log.write(json.dumps({**entry, "changes": self.changes}) + "\n")
             except BaseException:
                 with contextlib.suppress(OSError):
                     logger.close()

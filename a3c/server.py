@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from a3c.config import Config
-from a3c.model import ActorCritic, build_model
+from a3c.model import ActorCritic, build_model, network_shape
 from a3c.optim import learning_rate, rmsprop_step_
 
 
@@ -99,11 +99,10 @@ class SharedParameterServer:
     while holding it; a killed process can at worst lose its last few frames from the count.
     """
 
-    def __init__(self, cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> None:
+    def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.obs_shape = obs_shape
-        self.n_actions = n_actions
-        self.model: ActorCritic | None = build_model(cfg, obs_shape, n_actions)
+        self.obs_shape, self.n_actions = network_shape(cfg)
+        self.model: ActorCritic | None = build_model(cfg)
         params, _ = flatten_module_(self.model)
         self.params = params.share_memory_()
         # flatten_module_ made the module's parameters views of `params` before it moved to shared

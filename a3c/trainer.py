@@ -18,7 +18,6 @@ from typing import Any
 
 from a3c.backends import open_backend
 from a3c.config import Config
-from a3c.games import describe_game
 from a3c.metrics import MetricsLogger
 from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.run_files import RunFiles, RunIOError, prepare_run_dir
@@ -72,8 +71,10 @@ class Trainer:
         on_progress: Callable[[Progress], None] | None = None,
         progress_interval_s: float = 1.0,
         resume: dict[str, Any] | None = None,
+        resume_changes: dict[str, Any] | None = None,
     ) -> None:
-        """`resume`: a checkpoint of this run (from load_checkpoint) to continue from.
+        """`resume`: a checkpoint of this run (from load_checkpoint) to continue from, with the
+        settings `resume_changes` overrides (recorded in the run's resumes.jsonl).
 
         `backend`: "local" (processes, or threads with `serial`) or "ray" (actors on the Ray
         cluster at `address`, or on a local one started for the run).
@@ -81,7 +82,7 @@ class Trainer:
         self.resume = resume
         self.segment = 0 if resume is None else int(resume.get("segment", 0)) + 1
         self.cfg = cfg
-        self.files = RunFiles(run_dir, cfg, self.segment)
+        self.files = RunFiles(run_dir, cfg, self.segment, resume_changes)
         self.run_dir = run_dir
         self.serial = serial
         self.backend = backend
@@ -97,12 +98,7 @@ class Trainer:
         cfg = self.cfg
         if self.resume is None:
             prepare_run_dir(self.run_dir)
-        obs_shape, n_actions = describe_game(cfg.env_id).network_shape(
-            cfg.action_set, cfg.frame_history
-        )
-        server, backend = open_backend(
-            self.backend, cfg, obs_shape, n_actions, self.serial, self.address
-        )
+        server, backend = open_backend(self.backend, cfg, self.serial, self.address)
         try:
             state, logger = self._set_up(server)
         except BaseException:  # nothing may be left running in a cluster

@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     ray.init(include_dashboard=False, logging_level=logging.WARNING)
     cfg = Config(workers=args.learners_per_process, learners_per_process=args.learners_per_process)
-    server = ray.remote(MeteredServer).options(num_cpus=0).remote(cfg, (4, 84, 84), 3)
+    server = ray.remote(MeteredServer).options(num_cpus=0).remote(cfg)
     client = Client.remote(server)
     ray.get(client.hammer.remote(args.learners_per_process, 2.0))  # warm up
     cpu0 = ray.get(server.cpu_seconds.remote())

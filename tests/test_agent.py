@@ -203,6 +203,17 @@ def test_gymnasium_pipeline_bad_input(v5_checkpoint: Path, cartpole_checkpoint: 
     lines = cartpole.stderr.strip().splitlines()
     assert len(lines) == 1 and "plays Atari games" in lines[0] and "'CartPole-v1'" in lines[0]
     assert cartpole_checkpoint.read_bytes() == before
+    video = cartpole_checkpoint.parent / "cartpole.mp4"
+    played = run_a3c("play", str(cartpole_checkpoint), "--video", str(video))
+    lines = played.stderr.strip().splitlines()
+    assert played.returncode == 2 and len(lines) == 1, played.stderr
+    assert "play shows Atari games" in lines[0] and "'CartPole-v1'" in lines[0]
+    assert not video.exists()
+    nowhere = v5_checkpoint.parent / "no-such-dir" / "game.mp4"
+    played = run_a3c("play", str(v5_checkpoint), "--video", str(nowhere))
+    lines = played.stderr.strip().splitlines()
+    assert played.returncode == 2 and len(lines) == 1, played.stderr
+    assert "is not a writable directory" in lines[0] and not nowhere.parent.exists()
     # The agent API works for vector games too: (N, 4) observations, CartPole's own actions.
     agent = Agent.load(cartpole_checkpoint)
     actions = agent.act(np.zeros((5, 4), np.float32))

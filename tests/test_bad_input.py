@@ -94,7 +94,7 @@ def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     stuck = _copy_run(run, tmp_path / "stuck")
     (stuck / "resumes.jsonl").mkdir()
     _one_error_line(
-        run_a3c("train", "--resume", str(stuck), "--frames", "5000"), "cannot write run directory"
+        run_a3c("train", "--resume", str(stuck), "--frames", "5000"), "cannot write the run's files"
     )
 
 
@@ -118,7 +118,7 @@ def test_resume_with_a_cut_off_metrics_row_keeps_the_rest(run: Path, tmp_path: P
 def test_resume_refuses_a_foreign_metrics_file(run: Path, tmp_path: Path) -> None:
     foreign = _copy_run(run, tmp_path / "foreign")
     (foreign / "train.csv").write_text("time,loss\n1,2\n")
-    kept = ("train.csv", "episodes.csv", "config.json", "tb", "checkpoints")
+    kept = ("train.csv", "episodes.csv", "config.json", "resumes.jsonl", "tb", "checkpoints")
 
     def contents() -> dict[str, bytes]:
         paths = [foreign / name for name in kept]

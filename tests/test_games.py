@@ -3,6 +3,8 @@
 import multiprocessing
 from pathlib import Path
 
+import ale_py
+import gymnasium
 import numpy as np
 import pytest
 from PIL import Image
@@ -45,6 +47,17 @@ def _play_rom(rom: str) -> str | None:
         try:
             if (env.n_actions, env.obs_shape) != (n_actions, obs_shape):
                 return f"built {(env.n_actions, env.obs_shape)}, described {(n_actions, obs_shape)}"
+            # Against ale-py's own Gymnasium environment, which shares no code with ours.
+            real = gymnasium.make(game.v5_id)
+            meanings = real.unwrapped.get_action_meanings()
+            real.close()
+            if tuple(meanings) != game.action_names:
+                return f"described actions {game.action_names}, ale-py's {tuple(meanings)}"
+            if cfg.action_set == "seed3":
+                if n_actions != 3 or not {"FIRE", "RIGHT", "LEFT"} <= set(meanings):
+                    return f"the seed's 3 actions on a game with {meanings}"
+            elif n_actions != len(meanings):
+                return f"{n_actions} actions, ale-py's minimal set has {len(meanings)}"
             obs, _ = env.reset()
             if obs.shape != (1, *obs_shape) or obs.dtype != np.uint8:
                 return f"reset gave {obs.shape} {obs.dtype}"
@@ -62,6 +75,7 @@ def _play_rom(rom: str) -> str | None:
 
 
 def test_every_rom_starts_steps_and_resets_as_described() -> None:
+    gymnasium.register_envs(ale_py)
     roms = sorted(set(all_atari_roms()) - TWO_PLAYER_ROMS)
     # Two processes halve the time (each ROM costs about 0.5 s to load, probe and play).
     with multiprocessing.get_context("forkserver").Pool(2) as pool:
@@ -88,6 +102,21 @@ def test_id_styles_name_the_game_and_its_sticky_actions(env_id: str, sticky: flo
     cfg = make_config("seed", overrides={"env_id": env_id})
     assert cfg.repeat_action_probability == sticky
     assert describe_game(env_id).v5_id == "ALE/Pong-v5"
+
+
+@pytest.mark.parametrize(
+    "env_id,why",
+    [
+        ("ALE/Pong-v99", "unknown env id"),
+        ("Pong-v9", "unknown env id"),
+        ("ALE/Pong-v4", "unknown env id"),
+        ("ALE/Pong-ram-v5", "RAM"),
+        ("Pong-ramNoFrameskip-v4", "RAM"),
+    ],
+)
+def test_ids_that_are_no_atari_id_or_give_ram_are_refused(env_id: str, why: str) -> None:
+    with pytest.raises(UnknownGame, match=why):
+        describe_game(env_id)
 
 
 def test_settings_follow_the_game_unless_the_user_set_them(tmp_path: Path) -> None:
@@ -205,3 +234,10 @@ def test_catch_is_a_pixel_game_stacked_like_atari() -> None:
     assert -0.9 < float(np.mean(scores)) < -0.2  # random play catches about one ball in four
     with pytest.raises(ConfigError, match="84×84 frames; it needs torso = 'atari'"):
         make_config("seed", overrides={"env_id": "a3c/Catch-v0", "torso": "mlp"})
+
+
+def test_a_registered_game_that_cannot_be_made_is_refused_in_one_line() -> None:
+    # As with LunarLander-v3 without Box2D: Gymnasium knows the id, but making it fails.
+    gymnasium.register("a3c-test/Unmakeable-v0", entry_point="a3c_no_such_module:Game")
+    with pytest.raises(ConfigError, match="'a3c-test/Unmakeable-v0' cannot be made here"):
+        make_config("seed", overrides={"env_id": "a3c-test/Unmakeable-v0"})

@@ -15,7 +15,7 @@ import torch
 import a3c.learner
 from a3c import Agent
 from a3c.checkpoint import list_checkpoints, load_checkpoint
-from a3c.config import make_config
+from a3c.config import config_from_dict, make_config, resume_config
 from a3c.learner import Rollout, rollout_loss, run_learners
 from a3c.model import ActorCritic, parameter_table
 from a3c.server import SharedParameterServer
@@ -110,7 +110,7 @@ def test_acting_and_learning_see_the_same_probabilities(monkeypatch: pytest.Monk
     monkeypatch.setattr(a3c.learner, "sample_actions", sample)
     monkeypatch.setattr(a3c.learner, "rollout_loss", loss)
     monkeypatch.setattr(a3c.learner, "a3c_loss", a3c_loss)
-    server = SharedParameterServer(cfg, (4,), 2)
+    server = SharedParameterServer(cfg)
     records: queue.Queue[dict[str, Any]] = queue.Queue()
     run_learners(cfg, server.for_learners([0]), [0], records, lambda: False)
 
@@ -199,18 +199,33 @@ def test_an_lstm_checkpoint_evaluates_plays_and_acts_everywhere(
     assert not np.allclose(third[1], first[1])
 
 
-def test_an_lstm_run_resumes_and_refuses_a_change_of_policy(lstm_run: Path) -> None:
+def test_an_lstm_run_resumes_exactly_continues_and_refuses_a_change_of_policy(
+    lstm_run: Path,
+) -> None:
     changed = run_a3c("train", "--resume", str(lstm_run), "--policy", "ff", "--frames", "6000")
     assert changed.returncode == 2 and "cannot change policy" in changed.stderr
+    first = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
+    assert any(name.startswith("lstm.") for name in first["model"])
+    # Resumed at its finished budget, the run writes back the very weights it loaded, LSTM's too.
+    cfg, _ = resume_config(config_from_dict(first["config"]), {})
+    Trainer(cfg, lstm_run, serial=True, resume=first).run()
+    same = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
+    assert same["segment"] == 1 and first["model"].keys() == same["model"].keys()
+    for name, weights in first["model"].items():
+        assert torch.equal(same["model"][name], weights), name
+
     resumed = run_a3c("train", "--resume", str(lstm_run), "--frames", "6000", timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     ckpt = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
-    assert ckpt["segment"] == 1 and ckpt["frames"] >= 6000
+    assert ckpt["segment"] == 2 and ckpt["frames"] >= 6000
+    assert not torch.equal(ckpt["model"]["lstm.weight_hh"], first["model"]["lstm.weight_hh"])
     with open(lstm_run / "episodes.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))
     frames = [int(r["frames"]) for r in rows]
     assert frames == sorted(frames)
+    # One curve across both segments: games from before the resume and from after it.
+    assert min(frames) <= first["frames"] < max(frames)
 
 
 def test_lstm_learning_pass_in_bfloat16_is_close_to_float32() -> None:

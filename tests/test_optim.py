@@ -55,7 +55,7 @@ def test_the_paper_presets_optimizer_through_the_shared_server() -> None:
 
     cfg = make_config("paper")
     assert (cfg.rms_eps, cfg.rms_eps_inside_sqrt, cfg.lr_schedule) == (0.1, True, "linear")
-    server = SharedParameterServer(cfg, (4, 84, 84), 4)
+    server = SharedParameterServer(cfg)
     at = cfg.frames // 4
     square_avg = torch.linspace(1e-4, 2e-2, len(server.params))
     server.load_state(server.state()["model"], square_avg, at, 10)

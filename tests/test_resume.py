@@ -130,7 +130,7 @@ def test_the_first_push_after_loading_uses_the_loaded_state_and_schedule(tmp_pat
     Trainer(_cfg(N // 2), run, serial=True).run()
     ckpt = _latest(run)
     cfg = _cfg(N)
-    server = SharedParameterServer(cfg, tuple(ckpt["obs_shape"]), ckpt["n_actions"])
+    server = SharedParameterServer(cfg)
     fresh = server.params.clone()
     server.load_state(
         ckpt["model"], ckpt["optimizer"]["square_avg"], ckpt["frames"], ckpt["optimizer"]["updates"]

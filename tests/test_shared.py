@@ -18,7 +18,7 @@ from a3c.server import SharedParameterServer, flatten_module_
 
 def _server(**overrides: object) -> SharedParameterServer:
     cfg = make_config("seed", overrides={"workers": 1, "learners_per_process": 1, **overrides})
-    return SharedParameterServer(cfg, (4, 84, 84), 3)
+    return SharedParameterServer(cfg)
 
 
 def test_flat_views_alias_the_module() -> None:

@@ -58,8 +58,6 @@ class BackendUnavailable(RuntimeError):
 def open_backend(
     name: str,
     cfg: Config,
-    obs_shape: tuple[int, ...],
-    n_actions: int,
     serial: bool = False,
     address: str | None = None,
 ) -> tuple[GlobalServer, Backend]:
@@ -68,9 +66,9 @@ def open_backend(
         from a3c.backends.local import LocalBackend
         from a3c.server import SharedParameterServer
 
-        return SharedParameterServer(cfg, obs_shape, n_actions), LocalBackend(serial=serial)
+        return SharedParameterServer(cfg), LocalBackend(serial=serial)
     if name == "ray":
         from a3c.backends.ray_cluster import open_ray
 
-        return open_ray(cfg, obs_shape, n_actions, address)
+        return open_ray(cfg, address)
     raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")

@@ -23,6 +23,7 @@ import torch
 
 from a3c.backends import BackendUnavailable, LearnerHandle
 from a3c.config import Config, learner_groups
+from a3c.model import network_shape
 from a3c.records import EpisodeRecord, ErrorRecord, Record
 from a3c.server import GlobalServer, ServerLost, SharedParameterServer
 
@@ -45,10 +46,10 @@ def _quiet_readonly_warning() -> None:
 class ParameterServerActor:
     """The global network, its RMSprop statistics and the counters, in one Ray actor."""
 
-    def __init__(self, cfg: Config, obs_shape: tuple[int, ...], n_actions: int) -> None:
+    def __init__(self, cfg: Config) -> None:
         torch.set_num_threads(1)
         _quiet_readonly_warning()
-        self.server = SharedParameterServer(cfg, obs_shape, n_actions)
+        self.server = SharedParameterServer(cfg)
         self.stopping = False
 
     def pull(self) -> tuple[np.ndarray, int, bool]:
@@ -364,9 +365,7 @@ class RayBackend:
         ray.shutdown()
 
 
-def open_ray(
-    cfg: Config, obs_shape: tuple[int, ...], n_actions: int, address: str | None
-) -> tuple[RayServer, RayBackend]:
+def open_ray(cfg: Config, address: str | None) -> tuple[RayServer, RayBackend]:
     """Connect to the cluster at `address` (or start a local one) and start the server actor."""
     if ray is None:
         raise BackendUnavailable(INSTALL_HINT)
@@ -391,9 +390,9 @@ def open_ray(
         actor = (
             ray.remote(ParameterServerActor)
             .options(num_cpus=0, max_restarts=0, scheduling_strategy=here)
-            .remote(cfg, obs_shape, n_actions)
+            .remote(cfg)
         )
-        server = RayServer(actor, obs_shape, n_actions)
+        server = RayServer(actor, *network_shape(cfg))
         server.frames()  # wait until it is up, so that a failure shows here
         # One CPU per learner group, or a share of the cluster's if there are more groups.
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
