@@ -111,6 +111,7 @@ def run_learners(
     state = model.initial_state(env.num_envs)  # carried from step to step, rollout to rollout
     report = Reporter(sink, learner_ids, e, cfg.log_interval_s, start_frames)
     timer = Timer()
+    checked = False  # whether backward's gradients have been seen to land in `grad`
 
     while not should_stop() and server.frames() < cfg.frames:
         server.pull(params)
@@ -140,7 +141,8 @@ def run_learners(
         # the weights the rollout was acted with.
         for learner in range(len(learner_ids)):
             loss, terms = rollout_loss(model, roll, n, slice(learner * e, (learner + 1) * e), cfg)
-            norm = backward(loss, model, grad, cfg.max_grad_norm)
+            norm = backward(loss, model, grad, cfg.max_grad_norm, check_views=not checked)
+            checked = True
             timer.lap("learn")
             frames = report.take_frames(learner)
             if np.isfinite(norm):
@@ -174,12 +176,22 @@ def start_games(
     return env, roll, rng, start_frames
 
 
-def backward(loss: torch.Tensor, model: ActorCritic, grad: torch.Tensor, max_norm: float) -> float:
+def backward(
+    loss: torch.Tensor,
+    model: ActorCritic,
+    grad: torch.Tensor,
+    max_norm: float,
+    check_views: bool = False,
+) -> float:
     """Backpropagate `loss` into the flat gradient `grad` (P,), zeroed first, and clip it to
-    `max_norm`. Returns the norm before clipping (inf or nan if it is not finite)."""
+    `max_norm`. Returns the norm before clipping (inf or nan if it is not finite).
+
+    `check_views`: first verify that backward accumulated into `grad` (once per process is
+    enough; the learner loop does not pay for it at every update)."""
     grad.zero_()
     loss.backward()
-    check_grads_are_views(model, grad)
+    if check_views:
+        check_grads_are_views(model, grad)
     return clip_grad_norm_(grad, max_norm)
 
 
