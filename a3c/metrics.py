@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -77,7 +78,25 @@ def read_curve(run: Path) -> Curve:
     rows, _ = read_rows(run / "episodes.csv", ("frames", "score", "wall_s"))
     triples = [(int(float(r["frames"])), float(r["wall_s"]), float(r["score"])) for r in rows]
     triples.sort(key=lambda t: t[0])  # learners report concurrently: nearly sorted
-    return Curve([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
+    return Curve(
+        [t[0] for t in triples], stitch_wall(t[1] for t in triples), [t[2] for t in triples]
+    )
+
+
+def stitch_wall(wall_s: Iterable[float], jump: float = 60.0) -> list[float]:
+    """Training seconds that keep counting across resumes.
+
+    Runs written before checkpoints kept their training time restart `wall_s` near 0 at each
+    resume; a drop of more than `jump` seconds is taken as such a restart and the segments are
+    joined. Smaller drops are concurrent learners' reports arriving out of order, kept as they are.
+    """
+    out: list[float] = []
+    offset = 0.0
+    for wall in wall_s:
+        if out and wall + offset < out[-1] - jump:
+            offset = out[-1] - wall
+        out.append(wall + offset)
+    return out
 
 
 def read_episodes(run: Path) -> tuple[list[int], list[float]]:

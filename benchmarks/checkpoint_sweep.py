@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,15 +83,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--run", type=Path, help="run directory whose training curve to draw")
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--jobs", type=int, default=2, help="evaluations side by side")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    rows = []
-    for path in choose(args.checkpoints, args.every):
+    def evaluate(path: Path) -> dict[str, float]:
         result = run_cell(args.out, path, "gymnasium", 0.25, "sample", args.episodes, args.seed)
-        row = {"frames": frames_of(path), "mean": result["mean"], "std": result["std"]}
-        rows.append({**row, "median": result["median"]})
         print(f"{path.name}: {result['mean']:.1f} ± {result['std']:.1f}", file=sys.stderr)
+        return {"frames": frames_of(path), **{k: result[k] for k in ("mean", "std", "median")}}
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(evaluate, choose(args.checkpoints, args.every)))
     with open(args.out / "sweep.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

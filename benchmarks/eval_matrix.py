@@ -77,7 +77,9 @@ def main() -> None:
 
     cells = list(itertools.product(args.models, PIPELINES, STICKY, POLICIES))
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda c: run_cell(args.out, *c, args.episodes), cells))
+        results = list(
+            pool.map(lambda c: run_cell(args.out, c[0], c[1], c[2], c[3], args.episodes), cells)
+        )
     table = dict(zip(cells, results, strict=True))
 
     print(f"| model | pipeline | sticky | sampled ({args.episodes} games) | greedy |")

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from a3c.metrics import Curve, RunDataError, read_curve, read_episodes, read_rows
+from a3c.metrics import (
+    Curve,
+    RunDataError,
+    read_curve,
+    read_episodes,
+    read_rows,
+    stitch_wall,
+)
 from a3c.plot import milestones
 
 HEADER = "frames,episode,score,steps,avg_max_prob,learner,wall_s\n"
@@ -57,6 +64,14 @@ def test_files_that_are_not_metrics_are_refused(tmp_path: Path, text: str) -> No
 def test_read_curve_keeps_training_seconds_with_their_games(tmp_path: Path) -> None:
     _write(tmp_path, HEADER + "".join(ROWS))
     assert read_curve(tmp_path) == Curve([100, 200, 300], [1.0, 3.0, 2.0], [2.0, 4.0, 7.0])
+
+
+def test_training_seconds_of_older_runs_keep_counting_across_resumes() -> None:
+    # Files from before checkpoints kept their training time restart near 0 at a resume.
+    # Each restart continues from the last value before it: 2 s after a resume at 499 s is 499 s.
+    got = stitch_wall([10.0, 500.0, 499.0, 2.0, 300.0, 1.0, 5.0])
+    assert got == [10.0, 500.0, 499.0, 499.0, 797.0, 797.0, 801.0]
+    assert stitch_wall([]) == []
 
 
 def test_milestones_wait_for_a_full_window_and_take_the_first_game_reaching_each_score() -> None:
