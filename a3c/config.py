@@ -14,6 +14,7 @@ from a3c.games import SEED3_ACTIONS, GameInfo, UnknownGame, describe_game
 
 ActionSet = Literal["seed3", "minimal"]
 StartMode = Literal["fire", "noop"]
+StartUnit = Literal["step", "frame"]
 Reduction = Literal["sum", "mean"]
 LrSchedule = Literal["constant", "linear"]
 Torso = Literal["atari", "mlp"]
@@ -58,6 +59,10 @@ class Config:
     """Fewest random start steps at the beginning of a game."""
     start_steps_max: int = 30
     """Most random start steps at the beginning of a game."""
+    start_unit: StartUnit = "step"
+    """What a start step is: an agent step of `frame_skip` frames (the seed's, the paper's) or
+    one emulator frame (Gymnasium's AtariPreprocessing and SB3's NoopResetEnv), which starts
+    games at every phase of the frame skip."""
     resize: Resize = "bilinear"
     """Downscaling to 84×84: 'bilinear' (DQN's, cheaper) or 'area' (Gymnasium's and SB3's)."""
     fire_on_life_loss: bool = True
@@ -155,8 +160,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "repeat_action_probability": 0.25,
         "resize": "area",
         "start_mode": "noop",
-        "start_steps_min": 0,
+        # 1-30 no-op frames, as Gymnasium's AtariPreprocessing: an agent that only ever started
+        # at one phase of the frame skip lost a quarter of its score at the other three.
+        "start_steps_min": 1,
         "start_steps_max": 30,
+        "start_unit": "frame",
         "fire_on_life_loss": False,
         "terminal_on_life_loss": True,
         "t_max": 20,
@@ -169,6 +177,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "action_set": ("seed3", "minimal"),
     "start_mode": ("fire", "noop"),
+    "start_unit": ("step", "frame"),
     "value_loss_reduction": ("sum", "mean"),
     "lr_schedule": ("constant", "linear"),
     "torso": ("atari", "mlp"),
@@ -380,10 +389,14 @@ def learner_groups(cfg: Config) -> list[list[int]]:
     return [list(range(p, cfg.workers, processes)) for p in range(processes)]
 
 
-# What `a3c train --resume` may change: none of these alters the network, the game or the maths.
+# What `a3c train --resume` may change: none of these alters the network, the game or the maths
+# (the start steps change only where games begin: fine-tuning an agent to other starts).
 RESUME_OVERRIDABLE = frozenset(
     {
         "frames",
+        "start_steps_min",
+        "start_steps_max",
+        "start_unit",
         "workers",
         "learners_per_process",
         "envs_per_worker",

@@ -175,11 +175,22 @@ class AtariGame:
         frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
         start = ALE_FIRE if cfg.start_mode == "fire" and self.can_fire else ALE_NOOP
         self.start_steps = int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))
-        for _ in range(self.start_steps):
-            reward, frame = self._repeat(start)
-            self.score += reward
-            if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
-                self.ale.reset_game()
+        if cfg.start_unit == "frame":
+            # Single emulator frames, as Gymnasium's AtariPreprocessing: the agent's steps then
+            # begin at any phase of the frame skip. Its first frame is the screen as it is then.
+            for _ in range(self.start_steps):
+                self.score += self.ale.act(start)
+                if self.frame_hook is not None:
+                    self.frame_hook(self.ale)
+            self.frames += self.start_steps
+            self.ale.getScreenGrayscale(self._screens[1])
+            frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
+        else:
+            for _ in range(self.start_steps):
+                reward, frame = self._repeat(start)
+                self.score += reward
+                if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
+                    self.ale.reset_game()
         if cfg.fire_on_life_loss and self.can_fire and start != ALE_FIRE:
             reward, frame = self._repeat(ALE_FIRE)
             self.score += reward

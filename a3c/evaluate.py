@@ -39,6 +39,7 @@ def evaluation_config(
         start_mode="noop",
         start_steps_min=0,
         start_steps_max=NOOP_MAX,
+        start_unit="step",  # agent steps, whatever the agent trained with: one fixed protocol
         max_episode_frames=max_episode_frames,
         repeat_action_probability=(
             cfg.repeat_action_probability if sticky is None else float(sticky)
@@ -99,6 +100,7 @@ def evaluate(
     result["protocol"] = {
         "policy": "greedy" if greedy else "sample",
         "noop_max": NOOP_MAX,
+        "noop_unit": "agent step (0 to noop_max)",
         "max_episode_frames": max_episode_frames,
         "frame_skip": cfg.frame_skip,
         "repeat_action_probability": ecfg.repeat_action_probability,
@@ -267,6 +269,7 @@ def evaluate_gymnasium(
         "grayscale": True,
         "frame_stack": cfg.frame_history,
         "noop_max": NOOP_MAX,
+        "noop_unit": "emulator frame (1 to noop_max)",
         "full_action_space": False,
         "terminal_on_life_loss": False,
         "fire_on_reset_and_life_loss": fire,

@@ -35,12 +35,18 @@ def cartpole_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return list_checkpoints(run / "checkpoints")[-1]
 
 
-def test_v5_preset_sees_the_pixels_gymnasium_gives() -> None:
-    # Same actions, no sticky actions, no no-ops: our v5 stack and Gymnasium's wrappers give
-    # identical observations at every step of a whole game, and end it at the same step.
-    cfg = make_config("v5", overrides={"repeat_action_probability": 0.0, "start_steps_max": 0})
+@pytest.mark.parametrize("noop_frames", [0, 1])
+def test_v5_preset_sees_the_pixels_gymnasium_gives(noop_frames: int) -> None:
+    # Same actions, no sticky actions, the same no-op frames at the start (0, or 1: Gymnasium
+    # draws 1 to noop_max): our v5 stack and Gymnasium's wrappers give identical observations at
+    # every step of a whole game, and end it at the same step. One no-op frame shifts the agent's
+    # steps to another phase of the frame skip than training with agent-step no-ops ever saw.
+    overrides = {"repeat_action_probability": 0.0}
+    overrides |= {"start_steps_min": noop_frames, "start_steps_max": noop_frames}
+    cfg = make_config("v5", overrides=overrides)
+    assert cfg.start_unit == "frame"
     ours = make_vec_env(cfg, [5])
-    theirs = make_gymnasium_atari(cfg, 0.0, 108_000, fire=False, noop_max=0)
+    theirs = make_gymnasium_atari(cfg, 0.0, 108_000, fire=False, noop_max=noop_frames)
     to_env = atari_action_map(cfg)
     assert to_env is not None and list(to_env) == [1, 2, 3]  # FIRE, RIGHT, LEFT in v5's set
     obs, _ = ours.reset()

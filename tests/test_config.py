@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from a3c.config import PRESETS, Config, ConfigError, learner_groups, make_config
+from a3c.config import PRESETS, Config, ConfigError, learner_groups, make_config, resume_config
 from tests.helpers import run_a3c
 
 
@@ -141,3 +141,14 @@ def test_help_documents_defaults() -> None:
     for option in ("--preset", "--env", "--workers", "--frames", "--run-dir", "--seed", "--config"):
         assert option in result.stdout
     assert "80,000,000" in result.stdout and "BreakoutDeterministic-v4" in result.stdout
+
+
+def test_a_resume_may_change_where_games_start_but_not_the_game() -> None:
+    stored = make_config("v5")
+    cfg, changes = resume_config(stored, {"start_unit": "step", "start_steps_min": 0})
+    assert changes == {"start_unit": "step", "start_steps_min": 0}
+    assert (cfg.start_unit, cfg.start_steps_min, cfg.resize) == ("step", 0, "area")
+    with pytest.raises(ConfigError, match="cannot change resize from 'area' to 'bilinear'"):
+        resume_config(stored, {"resize": "bilinear"})
+    with pytest.raises(ConfigError, match="start_unit"):
+        resume_config(stored, {"start_unit": "second"})

@@ -80,6 +80,24 @@ def test_noop_starts_then_fire() -> None:
     assert game.ale.actions == [ALE_NOOP] * 12 + [ALE_FIRE] * 4
 
 
+def test_v5_starts_count_emulator_frames_and_reach_every_phase_of_the_skip() -> None:
+    cfg = make_config("v5")
+    assert (cfg.start_unit, cfg.start_steps_min, cfg.start_steps_max) == ("frame", 1, 30)
+    env = make_vec_env(cfg, [7])
+    game = env.games[0]
+    game.ale = RecordingALE(game.ale)
+    phases = set()
+    for _ in range(12):
+        game.ale.actions.clear()
+        game.reset()
+        assert game.ale.actions == [ALE_NOOP] * game.start_steps  # no FIRE: v5 serves itself
+        assert 1 <= game.start_steps <= 30 and game.frames == game.start_steps
+        phases.add(game.start_steps % 4)
+    assert phases == {0, 1, 2, 3}
+    game.step(1)
+    assert game.frames == game.start_steps + 4  # whole agent steps from there
+
+
 def test_fire_pressed_and_history_reset_after_lost_life() -> None:
     env = _env(action_set="minimal")
     env.reset()
