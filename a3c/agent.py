@@ -1,7 +1,7 @@
 """A trained agent for other people's loops: observations as Gymnasium's Atari pipeline gives them.
 
     from a3c import Agent
-    agent = Agent.load("models/breakout-a3c-v5.pt")
+    agent = Agent.load("models/breakout-a3c-v5-150M.pt")
     actions = agent.act(obs)          # obs: (N, 4, 84, 84) uint8 -> actions (N,) int64
     agent.reset(terminated | truncated)
 

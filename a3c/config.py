@@ -161,7 +161,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "resize": "area",
         "start_mode": "noop",
         # 1-30 no-op frames, as Gymnasium's AtariPreprocessing: an agent that only ever started
-        # at one phase of the frame skip lost a quarter of its score at the other three.
+        # at one phase of the frame skip lost about a fifth of its score at the other three.
         "start_steps_min": 1,
         "start_steps_max": 30,
         "start_unit": "frame",
