@@ -171,8 +171,6 @@ class AtariGame:
         self.ale.reset_game()
         self.score, self.steps, self.frames = 0.0, 0, 0
         cfg = self.cfg
-        self.ale.getScreenGrayscale(self._screens[1])
-        frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
         start = ALE_FIRE if cfg.start_mode == "fire" and self.can_fire else ALE_NOOP
         self.start_steps = int(self.rng.integers(cfg.start_steps_min, cfg.start_steps_max + 1))
         if cfg.start_unit == "frame":
@@ -183,14 +181,13 @@ class AtariGame:
                 if self.frame_hook is not None:
                     self.frame_hook(self.ale)
             self.frames += self.start_steps
-            self.ale.getScreenGrayscale(self._screens[1])
-            frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
-        else:
-            for _ in range(self.start_steps):
-                reward, frame = self._repeat(start)
-                self.score += reward
-                if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
-                    self.ale.reset_game()
+        self.ale.getScreenGrayscale(self._screens[1])
+        frame = preprocess(self._screens[1], self._screens[1], cfg.resize)
+        for _ in range(self.start_steps if cfg.start_unit == "step" else 0):
+            reward, frame = self._repeat(start)
+            self.score += reward
+            if self.ale.game_over():  # pragma: no cover - a game cannot end during its start
+                self.ale.reset_game()
         if cfg.fire_on_life_loss and self.can_fire and start != ALE_FIRE:
             reward, frame = self._repeat(ALE_FIRE)
             self.score += reward
