@@ -29,8 +29,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--preset",
         choices=sorted(PRESETS),
         help="named set of config values: 'seed' (the seed's Keras A3C), "
-        "'paper' (the A3C paper's Atari setup) or 'v5' (the standard protocol: ALE v5 "
-        "sticky actions, Gymnasium's preprocessing) (default: seed)",
+        "'paper' (the A3C paper's Atari setup), 'v5' (the standard protocol: ALE v5 "
+        "sticky actions, Gymnasium's preprocessing) or 'atari' (v5 with a normalised "
+        "RMSprop, for any game) (default: seed)",
     )
     parser.add_argument(
         "--config",

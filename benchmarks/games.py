@@ -1,17 +1,18 @@
-"""Train the `v5` preset on several Atari games, evaluate each on the standard protocol, tabulate.
+"""Train one preset on several Atari games, evaluate each on the standard protocol, tabulate.
 
-For each game: train (or continue) RUNS/<game> with `a3c train --preset v5 --env ALE/<Game>-v5
+For each game: train (or continue) RUNS/<game> with `a3c train --preset P --env ALE/<Game>-v5
 --frames F` until its checkpoint reaches F frames; evaluate the newest checkpoint through
 Gymnasium's pipeline (sticky actions 0.25, sampled, `--episodes` games); play a uniformly random
-agent through the same pipeline; copy the checkpoint to MODELS/<game>-a3c-v5-<frames>.pt. Every
+agent through the same pipeline; copy the checkpoint to MODELS/<game>-a3c-<P>-<frames>.pt. Every
 step's result is cached under OUT (a finished step is read, not run again), so the script can be
 stopped and started again at any point; the table is printed at the end:
 
     .venv/bin/python benchmarks/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
-        --frames 20000000 --runs /tmp/games --out benchmarks/results/games --models models \\
-        --plot docs/games.png
+        --preset atari --frames 20000000 --runs /tmp/games --out benchmarks/results/games \\
+        --models models --plot docs/games.png
 
-Training takes both cores: run nothing else beside it.
+Training takes both cores. Two games can train at once, one core each, with two invocations of
+one game each and `--learners-per-process 8` (one process of 8 learners per game).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ PUBLISHED = {
 }
 
 
-def train(game: str, run: Path, frames: int, seed: int) -> Path:
+def train(game: str, run: Path, frames: int, seed: int, preset: str, per_process: int) -> Path:
     """The run's newest checkpoint once it holds at least `frames` frames."""
     found = list_checkpoints(run / "checkpoints") if run.exists() else []
     if found and load_checkpoint(found[-1])["frames"] >= frames:
@@ -55,8 +56,10 @@ def train(game: str, run: Path, frames: int, seed: int) -> Path:
     if found:
         command = [A3C, "train", "--resume", str(run), "--frames", str(frames)]
     else:
-        command = [A3C, "train", "--preset", "v5", "--env", f"ALE/{game}-v5"]
+        command = [A3C, "train", "--preset", preset, "--env", f"ALE/{game}-v5"]
         command += ["--frames", str(frames), "--seed", str(seed), "--run-dir", str(run)]
+        if per_process:
+            command += ["--learners-per-process", str(per_process)]
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command, check=False)
     found = list_checkpoints(run / "checkpoints")
@@ -65,10 +68,10 @@ def train(game: str, run: Path, frames: int, seed: int) -> Path:
     return found[-1]
 
 
-def random_agent(game: str, episodes: int, path: Path) -> dict[str, Any]:
+def random_agent(game: str, episodes: int, path: Path, preset: str) -> dict[str, Any]:
     """Uniformly random actions over the game's minimal set, through the same pipeline."""
     if not path.exists():
-        cfg = make_config("v5", overrides={"env_id": f"ALE/{game}-v5"})
+        cfg = make_config(preset, overrides={"env_id": f"ALE/{game}-v5"})
         env = make_gymnasium_atari(cfg, 0.25, 108_000, fire=False)
         rng = np.random.default_rng(EVAL_SEED_BASE)
         scores = []
@@ -91,7 +94,11 @@ def random_agent(game: str, episodes: int, path: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("games", nargs="+", help="ALE game names, e.g. Pong SpaceInvaders")
+    parser.add_argument("--preset", default="atari", help="the same for every game")
     parser.add_argument("--frames", type=int, default=20_000_000)
+    parser.add_argument(
+        "--learners-per-process", type=int, default=0, help="0: the preset's (4: two processes)"
+    )
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=Path, required=True, help="where the runs train")
@@ -103,19 +110,21 @@ def main() -> None:
     rows = []
     for game in args.games:
         run = args.runs / game
-        checkpoint = train(game, run, args.frames, args.seed)
+        checkpoint = train(
+            game, run, args.frames, args.seed, args.preset, args.learners_per_process
+        )
         ckpt = load_checkpoint(checkpoint)
         millions = f"{ckpt['frames'] / 1e6:.0f}M"
         kept = args.out / game
         kept.mkdir(exist_ok=True)
         for name in ("config.json", "episodes.csv", "train.csv"):
             shutil.copy(run / name, kept / name)
-        model = args.models / f"{game.lower()}-a3c-v5-{millions}.pt"
+        model = args.models / f"{game.lower()}-a3c-{args.preset}-{millions}.pt"
         if not model.exists():
             shutil.copy(checkpoint, model)
         # Cached as KEPT/<checkpoint>__gymnasium__sticky0.25__sample.json.
         result = run_cell(kept, checkpoint, "gymnasium", 0.25, "sample", args.episodes)
-        rand = random_agent(game, args.episodes, kept / "random.json")
+        rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
         rows.append((game, ckpt, result, rand))
     if args.plot is not None:
         runs = [str(args.out / game) for game, *_ in rows]

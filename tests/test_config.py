@@ -37,7 +37,7 @@ def test_paper_preset() -> None:
         40.0,
     )
     assert (cfg.action_set, cfg.start_mode, cfg.start_steps_max) == ("minimal", "noop", 30)
-    assert set(PRESETS) == {"seed", "paper", "v5"}
+    assert set(PRESETS) == {"seed", "paper", "v5", "atari"}
 
 
 def test_v5_preset_is_the_standard_protocol() -> None:
@@ -51,6 +51,16 @@ def test_v5_preset_is_the_standard_protocol() -> None:
     assert cfg.terminal_on_life_loss and cfg.frames == 150_000_000
     assert (cfg.t_max, cfg.lr, cfg.rms_eps, cfg.rms_eps_inside_sqrt) == (20, 7e-4, 0.1, True)
     assert (cfg.lr_schedule, cfg.max_grad_norm, cfg.workers) == ("linear", 40.0, 8)
+
+
+def test_atari_preset_is_v5_with_a_normalised_optimizer() -> None:
+    atari, v5 = make_config("atari", overrides={"env_id": "ALE/Pong-v5"}), make_config("v5")
+    assert (atari.rms_eps, atari.lr, atari.frames) == (1e-5, 2.5e-4, 20_000_000)
+    differ = {"rms_eps", "lr", "frames", "preset", "env_id", "action_set"}
+    assert {k: v for k, v in atari.to_dict().items() if k not in differ} == {
+        k: v for k, v in v5.to_dict().items() if k not in differ
+    }
+    assert atari.action_set == "minimal"  # Pong's 6 actions: the seed's 3 do not fit it
 
 
 def test_overrides_and_file(tmp_path: Path) -> None:
