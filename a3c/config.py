@@ -174,8 +174,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # Any Atari game under the standard protocol: `v5`, with an RMSprop whose steps are normalised
 # (eps 1e-5 inside the root, as SB3's A2C) at a lower rate. On Pong, `v5`'s policy was still
-# uniform after 20M frames; in paired runs this one left random play by 6M frames, where the
-# same optimizer at lr 7e-4 did not (README, "How the `atari` preset's settings were chosen").
+# uniform after 20M frames; with this one, one run left random play by 6M frames and a repeat
+# by 12M, and at lr 7e-4 it did not (README, "How the `atari` preset's settings were chosen").
 PRESETS["atari"] = {**PRESETS["v5"], "rms_eps": 1e-5, "lr": 2.5e-4, "frames": 20_000_000}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
