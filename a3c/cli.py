@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from a3c.config import PRESETS, Config, ConfigError, make_config
+from a3c.config import PRESET_SUMMARIES, PRESETS, Config, ConfigError, make_config
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -28,10 +28,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="named set of config values: 'seed' (the seed's Keras A3C), "
-        "'paper' (the A3C paper's Atari setup), 'v5' (the standard protocol: ALE v5 "
-        "sticky actions, Gymnasium's preprocessing) or 'atari' (v5 with a normalised "
-        "RMSprop, for any game) (default: seed)",
+        help="named set of config values: "
+        + ", ".join(f"'{name}' ({PRESET_SUMMARIES[name]})" for name in PRESETS)
+        + " (default: seed)",
     )
     parser.add_argument(
         "--config",

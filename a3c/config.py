@@ -178,6 +178,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 # by 12M, and at lr 7e-4 it did not (README, "How the `atari` preset's settings were chosen").
 PRESETS["atari"] = {**PRESETS["v5"], "rms_eps": 1e-5, "lr": 2.5e-4, "frames": 20_000_000}
 
+# One line per preset for `--help`: the choices and their meaning come from the same data.
+PRESET_SUMMARIES: dict[str, str] = {
+    "seed": "the seed's Keras A3C",
+    "paper": "the A3C paper's Atari setup",
+    "v5": "the standard protocol: ALE v5 sticky actions, Gymnasium's preprocessing",
+    "atari": "v5 with a normalised RMSprop, for any game",
+}
+
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "action_set": ("seed3", "minimal"),
@@ -445,6 +453,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 
 __all__ = [
     "PRESETS",
+    "PRESET_SUMMARIES",
     "Config",
     "ConfigError",
     "check_game_fit",

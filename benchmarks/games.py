@@ -1,11 +1,12 @@
 """Train one preset on several Atari games, evaluate each on the standard protocol, tabulate.
 
 For each game: train (or continue) RUNS/<game> with `a3c train --preset P --env ALE/<Game>-v5
---frames F` until its checkpoint reaches F frames; evaluate the newest checkpoint through
-Gymnasium's pipeline (sticky actions 0.25, sampled, `--episodes` games); play a uniformly random
-agent through the same pipeline; copy the checkpoint to MODELS/<game>-a3c-<P>-<frames>.pt. Every
-step's result is cached under OUT (a finished step is read, not run again), so the script can be
-stopped and started again at any point; the table is printed at the end:
+--frames F` until its checkpoint reaches F frames; copy that checkpoint to
+MODELS/<game>-a3c-<P>-<F>.pt and evaluate the copy through Gymnasium's pipeline (sticky actions
+0.25, sampled, `--episodes` games); play a uniformly random agent through the same pipeline.
+Every step's result is cached under OUT (a finished step is read, not run again), and a kept
+model stands in for a run directory that is gone, so the script can be stopped and started again
+at any point; the table is printed at the end:
 
     .venv/bin/python benchmarks/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
         --preset atari --frames 20000000 --runs /tmp/games --out benchmarks/results/games \\
@@ -48,11 +49,19 @@ PUBLISHED = {
 }
 
 
-def train(game: str, run: Path, frames: int, seed: int, preset: str, per_process: int) -> Path:
-    """The run's newest checkpoint once it holds at least `frames` frames."""
+def train(
+    game: str, run: Path, model: Path, frames: int, seed: int, preset: str, per_process: int
+) -> Path:
+    """A checkpoint of at least `frames` frames: the run's newest, else the model kept earlier.
+
+    The kept model stands in when the run directory is gone (runs live under /tmp), so that
+    redrawing the table never starts a finished game again from scratch.
+    """
     found = list_checkpoints(run / "checkpoints") if run.exists() else []
     if found and load_checkpoint(found[-1])["frames"] >= frames:
         return found[-1]
+    if not found and model.exists() and load_checkpoint(model)["frames"] >= frames:
+        return model
     if found:
         command = [A3C, "train", "--resume", str(run), "--frames", str(frames)]
     else:
@@ -110,20 +119,19 @@ def main() -> None:
     rows = []
     for game in args.games:
         run = args.runs / game
+        model = args.models / f"{game.lower()}-a3c-{args.preset}-{args.frames / 1e6:g}M.pt"
         checkpoint = train(
-            game, run, args.frames, args.seed, args.preset, args.learners_per_process
+            game, run, model, args.frames, args.seed, args.preset, args.learners_per_process
         )
         ckpt = load_checkpoint(checkpoint)
-        millions = f"{ckpt['frames'] / 1e6:.0f}M"
         kept = args.out / game
         kept.mkdir(exist_ok=True)
-        for name in ("config.json", "episodes.csv", "train.csv"):
-            shutil.copy(run / name, kept / name)
-        model = args.models / f"{game.lower()}-a3c-{args.preset}-{millions}.pt"
-        if not model.exists():
+        if checkpoint != model:
+            for name in ("config.json", "episodes.csv", "train.csv"):
+                shutil.copy(run / name, kept / name)
             shutil.copy(checkpoint, model)
-        # Cached as KEPT/<checkpoint>__gymnasium__sticky0.25__sample.json.
-        result = run_cell(kept, checkpoint, "gymnasium", 0.25, "sample", args.episodes)
+        # The kept model is what is evaluated: KEPT/<model>__gymnasium__sticky0.25__sample.json.
+        result = run_cell(kept, model, "gymnasium", 0.25, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
         rows.append((game, ckpt, result, rand))
     if args.plot is not None:

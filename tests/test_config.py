@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from a3c.config import PRESETS, Config, ConfigError, learner_groups, make_config, resume_config
+from a3c.config import (
+    PRESET_SUMMARIES,
+    PRESETS,
+    Config,
+    ConfigError,
+    learner_groups,
+    make_config,
+    resume_config,
+)
 from tests.helpers import run_a3c
 
 
@@ -38,6 +46,7 @@ def test_paper_preset() -> None:
     )
     assert (cfg.action_set, cfg.start_mode, cfg.start_steps_max) == ("minimal", "noop", 30)
     assert set(PRESETS) == {"seed", "paper", "v5", "atari"}
+    assert set(PRESET_SUMMARIES) == set(PRESETS)  # every preset is explained in --help
 
 
 def test_v5_preset_is_the_standard_protocol() -> None:
