@@ -19,6 +19,7 @@ one game each and `--learners-per-process 8` (one process of 8 learners per game
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import shutil
 import statistics
@@ -129,7 +130,10 @@ def main() -> None:
         if checkpoint != model:
             for name in ("config.json", "episodes.csv", "train.csv"):
                 shutil.copy(run / name, kept / name)
-            shutil.copy(checkpoint, model)
+            if not model.exists() or not filecmp.cmp(checkpoint, model, shallow=False):
+                shutil.copy(checkpoint, model)
+                for stale in kept.glob(f"{model.stem}__*.json"):  # the replaced model's scores
+                    stale.unlink()
         # The kept model is what is evaluated: KEPT/<model>__gymnasium__sticky0.25__sample.json.
         result = run_cell(kept, model, "gymnasium", 0.25, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
