@@ -13,7 +13,9 @@ at any point; the table is printed at the end:
         --models models --plot docs/games.png
 
 Training takes both cores. Two games can train at once, one core each, with two invocations of
-one game each and `--learners-per-process 8` (one process of 8 learners per game).
+one game each and `--learners-per-process 8` (one process of 8 learners per game). A seed other
+than 1 trains a separate run of each game: RUNS/<Game>-seed<N>, OUT/<Game>-seed<N> and
+MODELS/<game>-a3c-<P>-<F>-seed<N>.pt (`a3c plot OUT/Pong OUT/Pong-seed2` draws both in one panel).
 """
 
 from __future__ import annotations
@@ -118,14 +120,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
+    suffix = "" if args.seed == 1 else f"-seed{args.seed}"  # seed 1's names predate seeds
     for game in args.games:
-        run = args.runs / game
-        model = args.models / f"{game.lower()}-a3c-{args.preset}-{args.frames / 1e6:g}M.pt"
+        run = args.runs / f"{game}{suffix}"
+        model = args.models / f"{game.lower()}-a3c-{args.preset}-{args.frames / 1e6:g}M{suffix}.pt"
         checkpoint = train(
             game, run, model, args.frames, args.seed, args.preset, args.learners_per_process
         )
         ckpt = load_checkpoint(checkpoint)
-        kept = args.out / game
+        kept = args.out / f"{game}{suffix}"
         kept.mkdir(exist_ok=True)
         if checkpoint != model:
             for name in ("config.json", "episodes.csv", "train.csv"):
@@ -137,20 +140,20 @@ def main() -> None:
         # The kept model is what is evaluated: KEPT/<model>__gymnasium__sticky0.25__sample.json.
         result = run_cell(kept, model, "gymnasium", 0.25, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
-        rows.append((game, ckpt, result, rand))
+        rows.append((game, kept, ckpt, result, rand))
     if args.plot is not None:
-        runs = [str(args.out / game) for game, *_ in rows]
+        runs = [str(kept) for _, kept, *_ in rows]
         subprocess.run([A3C, "plot", *runs, "-o", str(args.plot), "--x", "hours"], check=True)
     print(
         f"| game | frames | training time | ours, sampled ({args.episodes} games, sticky 0.25)"
         " | random | A2C zoo, 40M | A3C paper FF, 1 day (human starts) |"
     )
     print("|---|---|---|---|---|---|---|")
-    for game, ckpt, result, rand in rows:
+    for game, kept, ckpt, result, rand in rows:
         hours = ckpt.get("wall_s", 0.0) / 3600
         pub = PUBLISHED.get(game, {})
         print(
-            f"| {game} | {ckpt['frames'] / 1e6:.1f}M | {hours:.1f} h | {result['mean']:.1f} ± "
+            f"| {kept.name} | {ckpt['frames'] / 1e6:.1f}M | {hours:.1f} h | {result['mean']:.1f} ± "
             f"{result['std']:.1f} | {rand['mean']:.1f} | {pub.get('a2c_zoo_40M', '-')} | "
             f"{pub.get('a3c_paper_ff_1day', '-')} |"
         )
