@@ -54,17 +54,18 @@ PUBLISHED = {
 
 def train(
     game: str, run: Path, model: Path, frames: int, seed: int, preset: str, per_process: int
-) -> Path:
-    """A checkpoint of at least `frames` frames: the run's newest, else the model kept earlier.
+) -> tuple[Path, dict[str, Any]]:
+    """A checkpoint of at least `frames` frames, and its contents: the run's newest, else the
+    model kept earlier.
 
     The kept model stands in when the run directory is gone (runs live under /tmp), so that
     redrawing the table never starts a finished game again from scratch.
     """
     found = list_checkpoints(run / "checkpoints") if run.exists() else []
-    if found and load_checkpoint(found[-1])["frames"] >= frames:
-        return found[-1]
-    if not found and model.exists() and load_checkpoint(model)["frames"] >= frames:
-        return model
+    if found and (ckpt := load_checkpoint(found[-1]))["frames"] >= frames:
+        return found[-1], ckpt
+    if not found and model.exists() and (ckpt := load_checkpoint(model))["frames"] >= frames:
+        return model, ckpt
     if found:
         command = [A3C, "train", "--resume", str(run), "--frames", str(frames)]
     else:
@@ -75,9 +76,9 @@ def train(
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command, check=False)
     found = list_checkpoints(run / "checkpoints")
-    if done.returncode != 0 or load_checkpoint(found[-1])["frames"] < frames:
+    if done.returncode != 0 or not found or (ckpt := load_checkpoint(found[-1]))["frames"] < frames:
         raise SystemExit(f"{game}: training stopped early (status {done.returncode})")
-    return found[-1]
+    return found[-1], ckpt
 
 
 def random_agent(game: str, episodes: int, path: Path, preset: str) -> dict[str, Any]:
@@ -124,10 +125,9 @@ def main() -> None:
     for game in args.games:
         run = args.runs / f"{game}{suffix}"
         model = args.models / f"{game.lower()}-a3c-{args.preset}-{args.frames / 1e6:g}M{suffix}.pt"
-        checkpoint = train(
+        checkpoint, ckpt = train(
             game, run, model, args.frames, args.seed, args.preset, args.learners_per_process
         )
-        ckpt = load_checkpoint(checkpoint)
         kept = args.out / f"{game}{suffix}"
         kept.mkdir(exist_ok=True)
         if checkpoint != model:
