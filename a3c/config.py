@@ -20,6 +20,7 @@ LrSchedule = Literal["constant", "linear"]
 Torso = Literal["atari", "mlp"]
 Policy = Literal["ff", "lstm"]
 Precision = Literal["float32", "bfloat16"]
+Init = Literal["glorot", "orthogonal"]
 Resize = Literal["bilinear", "area"]
 
 
@@ -82,6 +83,9 @@ class Config:
     policy: Policy = "ff"
     """'ff': the seed's feed-forward network; 'lstm': 256 LSTM units after the trunk (the A3C
     paper's recurrent agent), its state carried across rollouts and reset when a game ends."""
+    init: Init = "glorot"
+    """Initial weights: 'glorot' (Keras' default, the seed's) or 'orthogonal' (gain sqrt(2) in
+    the trunk, 0.01 on the policy head, 1 on the value head: SB3's and CleanRL's)."""
     t_max: int = 20
     """Agent steps per rollout before an update (fewer if the game ends)."""
     gamma: float = 0.99
@@ -195,6 +199,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": ("constant", "linear"),
     "torso": ("atari", "mlp"),
     "policy": ("ff", "lstm"),
+    "init": ("glorot", "orthogonal"),
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),
 }

@@ -34,6 +34,7 @@ class ActorCritic(nn.Module):
         n_actions: int,
         torso: str = "atari",
         policy: str = "ff",
+        init: str = "glorot",
     ) -> None:
         super().__init__()
         self.obs_shape = tuple(obs_shape)
@@ -68,18 +69,29 @@ class ActorCritic(nn.Module):
             raise ValueError(f"unknown policy {policy!r}")
         self.policy = nn.Linear(hidden, n_actions)
         self.value = nn.Linear(hidden, 1)
-        self.reset_parameters()
+        self.reset_parameters(init)
 
     @property
     def recurrent(self) -> bool:
         return self.lstm is not None
 
-    def reset_parameters(self) -> None:
-        """Glorot-uniform weights and zero biases: Keras' defaults, as the seed's network had.
-        The LSTM keeps PyTorch's own initialisation."""
+    def reset_parameters(self, init: str = "glorot") -> None:
+        """Initialise the weights; biases are zero. The LSTM keeps PyTorch's own initialisation.
+
+        'glorot': Glorot-uniform everywhere, Keras' default, as the seed's network had.
+        'orthogonal': orthogonal with gain sqrt(2) in the trunk, 0.01 on the policy head (so the
+        first policy is uniform and its logits move by the gradient, not by the draw) and 1 on the
+        value head, as Stable-Baselines3 and CleanRL initialise their actor-critics.
+        """
+        if init not in ("glorot", "orthogonal"):
+            raise ValueError(f"unknown init {init!r}")
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
+                if init == "glorot":
+                    nn.init.xavier_uniform_(module.weight)
+                else:
+                    gain = {id(self.policy): 0.01, id(self.value): 1.0}.get(id(module), 2**0.5)
+                    nn.init.orthogonal_(module.weight, gain=gain)
                 assert module.bias is not None
                 nn.init.zeros_(module.bias)
 
@@ -142,7 +154,7 @@ def network_shape(cfg: Config) -> tuple[tuple[int, ...], int]:
 def build_model(cfg: Config) -> ActorCritic:
     """The network a config asks for: the one place where it is built."""
     obs_shape, n_actions = network_shape(cfg)
-    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy)
+    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy, cfg.init)
 
 
 def parameter_table(model: nn.Module) -> list[tuple[str, int]]:

@@ -1,5 +1,6 @@
 """The network against the seed's tables."""
 
+import pytest
 import torch
 
 from a3c.model import ActorCritic, parameter_table
@@ -35,3 +36,26 @@ def test_policy_is_a_distribution_and_input_scaled() -> None:
     # uint8 pixels are scaled to [0, 1]: the same as passing the float image / 255.
     logits_f, _, _ = model.step(obs.float() / 255.0)
     assert torch.allclose(logits, logits_f, atol=1e-5)
+
+
+def test_orthogonal_init_starts_uniform_and_keeps_glorot_as_default() -> None:
+    torch.manual_seed(0)
+    obs = torch.randint(0, 256, (64, 4, 84, 84), dtype=torch.uint8)
+    glorot = ActorCritic((4, 84, 84), 6)
+    ortho = ActorCritic((4, 84, 84), 6, init="orthogonal")
+    # The policy head's gain 0.01 makes the first policy uniform to within a hundredth.
+    probs = torch.softmax(ortho.step(obs)[0], 1)
+    assert (probs - 1 / 6).abs().max() < 0.01
+    glorot_probs = torch.softmax(glorot.step(obs)[0], 1)
+    assert (glorot_probs - 1 / 6).abs().max() > 0.01  # the default is still Keras' Glorot
+    # Trunk layers are orthogonal with gain sqrt(2): W W^T = 2 I over the smaller dimension.
+    dense = ortho.trunk[5].weight  # (256, 2592)
+    assert torch.allclose(dense @ dense.T, 2 * torch.eye(256), atol=1e-4)
+    value = ortho.value.weight  # (1, 256): a unit row
+    assert torch.allclose(value.norm(), torch.tensor(1.0), atol=1e-5)
+    assert all(not m.bias.detach().any() for m in (ortho.policy, ortho.value))
+
+
+def test_unknown_init_is_refused() -> None:
+    with pytest.raises(ValueError, match="init"):
+        ActorCritic((4, 84, 84), 3, init="he")
