@@ -110,6 +110,10 @@ class Config:
     """RMSprop epsilon."""
     rms_eps_inside_sqrt: bool = False
     """True: divide by sqrt(v + eps) as TensorFlow and the paper; False: sqrt(v) + eps as Keras."""
+    rms_init: float = 0.0
+    """Starting value of RMSprop's mean square v: 0 as Keras and torch.optim; 1 as TensorFlow
+    and SB3's RMSpropTFLike, whose first steps are then small and grow as v decays to the
+    gradients' scale (with v = 0 and a small eps the first steps are ~10 × lr on every weight)."""
 
     # Files and logging.
     checkpoint_interval_s: float = 600.0
@@ -349,6 +353,10 @@ def validate(cfg: Config) -> None:
     need(math.isfinite(cfg.lr) and cfg.lr > 0, f"lr = {cfg.lr} must be a positive number")
     need(0.0 <= cfg.rms_alpha < 1.0, f"rms_alpha = {cfg.rms_alpha} must be in [0, 1)")
     need(cfg.rms_eps > 0, f"rms_eps = {cfg.rms_eps} must be > 0")
+    need(
+        math.isfinite(cfg.rms_init) and cfg.rms_init >= 0,
+        f"rms_init = {cfg.rms_init} must be a number >= 0",
+    )
     need(
         cfg.checkpoint_interval_s > 0,
         f"checkpoint_interval_s = {cfg.checkpoint_interval_s} must be > 0",

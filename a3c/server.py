@@ -107,7 +107,7 @@ class SharedParameterServer:
         self.params = params.share_memory_()
         # flatten_module_ made the module's parameters views of `params` before it moved to shared
         # memory; share_memory_ moves storage in place, so the views follow.
-        self.square_avg = torch.zeros_like(self.params).share_memory_()
+        self.square_avg = torch.full_like(self.params, cfg.rms_init).share_memory_()
         # Columns [frames, updates]; row i belongs to the learner group whose first id is i, the
         # last row to this process (the counts a resumed run starts from).
         self.counters = torch.zeros((cfg.workers + 1, 2), dtype=torch.int64).share_memory_()
