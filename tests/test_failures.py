@@ -35,6 +35,14 @@ def _as_background_job() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _has_updates(train_csv: Path) -> bool:
+    """Whether train.csv records an applied update (its first rows may be the trainer's own)."""
+    if not train_csv.exists():
+        return False
+    rows = [line.split(",") for line in train_csv.read_text().splitlines()[1:]]
+    return any(len(row) > 1 and row[1].isdigit() and int(row[1]) > 0 for row in rows)
+
+
 def _start(
     run: Path, frames: int, *extra: str, output: Any = subprocess.PIPE
 ) -> subprocess.Popen[str]:
@@ -183,10 +191,10 @@ def test_signal_stops_with_a_final_checkpoint_and_no_children(
     run = tmp_path / "run"
     proc = _start(run, 10**9)
     deadline = time.monotonic() + 60
-    while len(_learner_pids(proc.pid)) < 2 or not (run / "episodes.csv").exists():
+    # Until the learners have reported updates, however loaded the machine.
+    while len(_learner_pids(proc.pid)) < 2 or not _has_updates(run / "train.csv"):
         assert time.monotonic() < deadline, "learners did not start"
         time.sleep(0.2)
-    time.sleep(1.0)
     learners = _learner_pids(proc.pid)
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
