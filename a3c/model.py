@@ -90,7 +90,8 @@ class ActorCritic(nn.Module):
                 if init == "glorot":
                     nn.init.xavier_uniform_(module.weight)
                 else:
-                    gain = {id(self.policy): 0.01, id(self.value): 1.0}.get(id(module), 2**0.5)
+                    heads = module is self.policy, module is self.value
+                    gain = 0.01 if heads[0] else 1.0 if heads[1] else 2**0.5
                     nn.init.orthogonal_(module.weight, gain=gain)
                 assert module.bias is not None
                 nn.init.zeros_(module.bias)
