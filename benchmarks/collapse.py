@@ -5,7 +5,8 @@ policy and value in every state: it can only learn an average, and the policy gr
 reach the convolutions to revive it. For each checkpoint this plays `--steps` random actions in
 its own training game (our environment stack, one game), feeds every third screen through the
 network and prints, per trunk layer, the share of units that are 0 on every one of those
-screens, and how much the policy's logits and the value vary across them:
+screens, and how much the policy's logits and the value vary across them (with `--json`, also
+the sum of each first-layer filter's weights):
 
     .venv/bin/python benchmarks/collapse.py runs/pong/checkpoints/*.pt [--json]
 
@@ -56,8 +57,10 @@ def diagnose(model: nn.Module, obs: torch.Tensor) -> dict[str, Any]:
                 dead[f"relu{index}"] = round(float((units.amax(dim=1) == 0).float().mean()), 3)
         logits, values = model.policy(x), model.value(x).squeeze(1)
     probs = torch.softmax(logits, dim=1)
+    first = model.trunk[0]  # on a nearly uniform screen a filter answers in proportion to its sum
     return {
         "dead_share": dead,
+        "first_filter_weight_sums": [round(float(w), 3) for w in first.weight.sum(dim=(1, 2, 3))],
         "logit_spread": round(float(logits.std(dim=0).mean()), 5),
         "value_spread": round(float(values.std()), 5),
         "value_mean": round(float(values.mean()), 4),
