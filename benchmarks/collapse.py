@@ -57,10 +57,11 @@ def diagnose(model: nn.Module, obs: torch.Tensor) -> dict[str, Any]:
                 dead[f"relu{index}"] = round(float((units.amax(dim=1) == 0).float().mean()), 3)
         logits, values = model.policy(x), model.value(x).squeeze(1)
     probs = torch.softmax(logits, dim=1)
-    first = model.trunk[0]  # on a nearly uniform screen a filter answers in proportion to its sum
+    # On a nearly uniform screen a first-layer filter answers in proportion to its weights' sum.
+    sums = model.trunk[0].weight.detach().sum(dim=(1, 2, 3))
     return {
         "dead_share": dead,
-        "first_filter_weight_sums": [round(float(w), 3) for w in first.weight.sum(dim=(1, 2, 3))],
+        "first_filter_weight_sums": [round(float(w), 3) for w in sums],
         "logit_spread": round(float(logits.std(dim=0).mean()), 5),
         "value_spread": round(float(values.std()), 5),
         "value_mean": round(float(values.mean()), 4),
