@@ -8,10 +8,12 @@ state is the empty tuple, and it ignores `starts`.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import torch
 from torch import nn
 
-from a3c.config import Config
+from a3c.config import Config, Init
 from a3c.games import describe_game
 
 State = tuple[torch.Tensor, ...]
@@ -34,7 +36,7 @@ class ActorCritic(nn.Module):
         n_actions: int,
         torso: str = "atari",
         policy: str = "ff",
-        init: str = "glorot",
+        init: Init = "glorot",
     ) -> None:
         super().__init__()
         self.obs_shape = tuple(obs_shape)
@@ -75,7 +77,7 @@ class ActorCritic(nn.Module):
     def recurrent(self) -> bool:
         return self.lstm is not None
 
-    def reset_parameters(self, init: str = "glorot") -> None:
+    def reset_parameters(self, init: Init = "glorot") -> None:
         """Initialise the weights; biases are zero. The LSTM keeps PyTorch's own initialisation.
 
         'glorot': Glorot-uniform everywhere, Keras' default, as the seed's network had.
@@ -83,16 +85,18 @@ class ActorCritic(nn.Module):
         first policy is uniform and its logits move by the gradient, not by the draw) and 1 on the
         value head, as Stable-Baselines3 and CleanRL initialise their actor-critics.
         """
-        if init not in ("glorot", "orthogonal"):
+        if init not in get_args(Init):
             raise ValueError(f"unknown init {init!r}")
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 if init == "glorot":
                     nn.init.xavier_uniform_(module.weight)
+                elif module is self.policy:
+                    nn.init.orthogonal_(module.weight, gain=0.01)
+                elif module is self.value:
+                    nn.init.orthogonal_(module.weight, gain=1.0)
                 else:
-                    heads = module is self.policy, module is self.value
-                    gain = 0.01 if heads[0] else 1.0 if heads[1] else 2**0.5
-                    nn.init.orthogonal_(module.weight, gain=gain)
+                    nn.init.orthogonal_(module.weight, gain=2**0.5)
                 assert module.bias is not None
                 nn.init.zeros_(module.bias)
 

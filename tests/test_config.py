@@ -173,3 +173,12 @@ def test_a_resume_may_change_where_games_start_but_not_the_game() -> None:
         resume_config(stored, {"resize": "bilinear"})
     with pytest.raises(ConfigError, match="start_unit"):
         resume_config(stored, {"start_unit": "second"})
+
+
+def test_a_config_stored_before_init_and_rms_init_existed_keeps_their_old_meaning() -> None:
+    from a3c.config import config_from_dict
+
+    stored = make_config("atari", overrides={"env_id": "Pong"}).to_dict()
+    del stored["init"], stored["rms_init"]
+    cfg = config_from_dict(stored)
+    assert (cfg.init, cfg.rms_init) == ("glorot", 0.0)

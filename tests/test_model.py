@@ -59,3 +59,14 @@ def test_orthogonal_init_starts_uniform_and_keeps_glorot_as_default() -> None:
 def test_unknown_init_is_refused() -> None:
     with pytest.raises(ValueError, match="init"):
         ActorCritic((4, 84, 84), 3, init="he")
+
+
+def test_the_config_chooses_the_initialisation() -> None:
+    from a3c.config import make_config
+    from a3c.model import build_model
+
+    ortho = build_model(make_config("atari", overrides={"env_id": "Pong", "init": "orthogonal"}))
+    rows = ortho.policy.weight.detach().norm(dim=1)  # (6,): orthonormal rows times the gain
+    assert torch.allclose(rows, torch.full((6,), 0.01), atol=1e-6)
+    glorot = build_model(make_config("atari", overrides={"env_id": "Pong"}))
+    assert glorot.policy.weight.detach().norm(dim=1).min() > 0.1

@@ -73,17 +73,17 @@ def test_the_paper_presets_optimizer_through_the_shared_server() -> None:
 
 
 def test_rmsprop_statistics_start_at_rms_init() -> None:
-    """With v = 0 (torch.optim's start) the first step moves every weight by about 10 × lr
-    whatever its gradient; with v = 1 (TensorFlow's) it moves by lr × g, for small g."""
+    """Through the shared server: with v = 0 (torch.optim's start) the first push moves every
+    weight by about 10 × lr whatever its gradient; with v = 1 (TensorFlow's) by lr × g."""
     from a3c.config import make_config
     from a3c.server import SharedParameterServer
 
-    grad = torch.full((3,), 1e-3)
-    for start, first_step in ((0.0, 10 * 1e-2), (1.0, 1e-2 * 1e-3 / (0.01 * 1e-6 + 0.99) ** 0.5)):
-        server = SharedParameterServer(make_config("seed", overrides={"rms_init": start}))
+    lr, g = 1e-2, 1e-3
+    for start, first_step in ((0.0, 10 * lr), (1.0, lr * g / (0.99 + 0.01 * g**2) ** 0.5)):
+        overrides = {"rms_init": start, "lr": lr, "rms_eps": 1e-12, "rms_eps_inside_sqrt": True}
+        server = SharedParameterServer(make_config("seed", overrides=overrides))
         assert torch.all(server.square_avg == start) and server.square_avg.is_shared()
-        params, square_avg = torch.zeros(3), torch.full((3,), start)
-        rmsprop_step_(
-            params, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-12, eps_inside_sqrt=True
-        )
-        assert torch.allclose(-params, torch.full((3,), first_step), rtol=1e-4)
+        before = server.params.clone()
+        server.push(torch.full_like(server.params, g), frames=80)
+        moved = before - server.params
+        assert torch.allclose(moved, torch.full_like(before, first_step), rtol=1e-3)
