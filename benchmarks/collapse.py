@@ -28,6 +28,7 @@ from torch import nn
 from a3c.checkpoint import checkpoint_frames, load_network
 from a3c.config import Config, make_config
 from a3c.envs import make_vec_env
+from a3c.losses import entropy
 from a3c.model import ActorCritic, build_model
 
 
@@ -70,7 +71,7 @@ def diagnose(model: ActorCritic, obs: torch.Tensor) -> dict[str, Any]:
         "logit_spread": round(float(logits.std(dim=0).mean()), 5),
         "value_spread": round(float(values.std()), 5),
         "value_mean": round(float(values.mean()), 4),
-        "entropy": round(float(-(log_probs.exp() * log_probs).sum(dim=1).mean()), 4),
+        "entropy": round(float(entropy(log_probs)) / len(log_probs), 4),
     }
 
 

@@ -16,6 +16,7 @@ import a3c.learner
 from a3c.backends.local import process_gone
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config
+from a3c.metrics import read_rows
 from a3c.trainer import LearnerFailed, Trainer
 from tests.helpers import run_a3c
 
@@ -39,8 +40,8 @@ def _has_updates(train_csv: Path) -> bool:
     """Whether train.csv records an applied update (its first rows may be the trainer's own)."""
     if not train_csv.exists():
         return False
-    rows = [line.split(",") for line in train_csv.read_text().splitlines()[1:]]
-    return any(len(row) > 1 and row[1].isdigit() and int(row[1]) > 0 for row in rows)
+    rows, _ = read_rows(train_csv, ("updates",))  # a half-written last row is left out
+    return any(int(row["updates"]) > 0 for row in rows)
 
 
 def _start(
