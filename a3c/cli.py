@@ -300,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
         "mean first reached each of these scores, e.g. 100,200,300,400",
     )
     plot.set_defaults(handler=_plot)
+
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="does a saved network still see the screen?",
+        description="For each checkpoint: the dead units of each layer (0 on every one of 200 "
+        "screens of random play in its own game) and how much the policy and the value vary "
+        "across those screens; names any dead layer. Exit status 0 for readable checkpoints, "
+        "blind or not; 2 for a file that is not one.",
+    )
+    diagnose.add_argument(
+        "checkpoints",
+        nargs="+",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="checkpoint files, or run directories (their latest checkpoint)",
+    )
+    diagnose.add_argument("--json", action="store_true", help="one JSON object per checkpoint")
+    diagnose.set_defaults(handler=_diagnose)
     return parser
 
 
@@ -517,6 +535,44 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from a3c.checkpoint import CheckpointError, load_network, resolve_checkpoint
+    from a3c.health import collect_screens, measure_health
+
+    screens: dict[str, Any] = {}  # the screens of each distinct config (a run's share them)
+    for given in args.checkpoints:
+        try:
+            path = resolve_checkpoint(given)
+            model, cfg, data = load_network(path)
+        except CheckpointError as err:
+            _fail(str(err))
+        key = json.dumps(cfg.to_dict(), sort_keys=True)
+        if key not in screens:
+            screens[key] = collect_screens(cfg)
+        health = measure_health(model, screens[key])
+        problems = health.problems()
+        frames = int(data.get("frames", 0))
+        if args.json:
+            row = {
+                "checkpoint": str(path),
+                "frames": frames,
+                "env_id": cfg.env_id,
+                "layers": {x.name: {"dead": x.dead, "of": x.units} for x in health.layers},
+                "logit_spread": round(health.logit_spread, 6),
+                "value_spread": round(health.value_spread, 6),
+                "value_mean": round(health.value_mean, 4),
+                "entropy": round(health.entropy, 4),
+                "first_filter_weight_sums": health.first_filter_weight_sums,
+                "problems": list(problems.values()),
+            }
+            print(json.dumps(row), flush=True)
+            continue
+        print(f"{path} ({cfg.env_id}, {frames:,} frames): {health.summary()}", flush=True)
+        for text in problems.values():
+            print(f"  warning: {text}", flush=True)
+    return 0
+
+
 def _format_count(n: float) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else f"{n:.0f}"
 
@@ -533,9 +589,19 @@ class ProgressLine:
         self.tty = sys.stderr.isatty()
         self.last_print = 0.0
         self.open_line = False  # a live line is showing, not yet ended
+        self.warning: str | None = None  # the health warning last shown
+        self.warned_at = 0.0
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
+        # A health warning gets its own line at once, and again at most every 10 minutes while
+        # its figures change (a dying layer loses units one measurement at a time).
+        new = p.health_warning
+        if new != self.warning and (self.warning is None or now - self.warned_at >= 600):
+            self.warning, self.warned_at = new, now
+            if new is not None:
+                self.done()
+                print(f"a3c: {new}", file=sys.stderr, flush=True)
         if not self.tty and now - self.last_print < 30:
             return
         self.last_print = now
@@ -659,6 +725,8 @@ def _train(args: argparse.Namespace) -> int:
         f"a3c: {state} after {summary.frames:,} frames, {summary.episodes} episodes, "
         f"{_format_duration(summary.elapsed_s)}; mean score of the last 100 episodes {score}"
     )
+    if summary.health_warning is not None:
+        print(f"a3c: {summary.health_warning}")
     print(f"run directory: {summary.run_dir}")
     print(f"  checkpoint:  {summary.checkpoint}")
     print(f"  metrics:     {summary.run_dir / 'episodes.csv'}, {summary.run_dir / 'train.csv'}")

@@ -20,8 +20,9 @@ LrSchedule = Literal["constant", "linear"]
 Torso = Literal["atari", "mlp"]
 Policy = Literal["ff", "lstm"]
 Precision = Literal["float32", "bfloat16"]
-Init = Literal["glorot", "orthogonal"]
+Init = Literal["glorot", "orthogonal", "torch"]
 Resize = Literal["bilinear", "area"]
+PixelInput = Literal["scale", "centre"]
 
 
 class ConfigError(ValueError):
@@ -84,8 +85,13 @@ class Config:
     """'ff': the seed's feed-forward network; 'lstm': 256 LSTM units after the trunk (the A3C
     paper's recurrent agent), its state carried across rollouts and reset when a game ends."""
     init: Init = "glorot"
-    """Initial weights: 'glorot' (Keras' default, the seed's) or 'orthogonal' (gain sqrt(2) in
-    the trunk, 0.01 on the policy head, 1 on the value head: SB3's and CleanRL's)."""
+    """Initial weights: 'glorot' (Keras' default, the seed's; zero biases), 'orthogonal' (gain
+    sqrt(2) in the trunk, 0.01 on the policy head, 1 on the value head, zero biases: SB3's and
+    CleanRL's) or 'torch' (PyTorch's own: weights and biases uniform in ±1/sqrt(fan_in), PFRL's)."""
+    pixel_input: PixelInput = "scale"
+    """How screens enter the network: 'scale', pixels ÷ 255 (the seed's); 'centre', ÷ 255 and then
+    each observation's mean pixel subtracted, so that a uniform background is 0 and cannot push
+    all of a first-layer filter's weights the same way."""
     t_max: int = 20
     """Agent steps per rollout before an update (fewer if the game ends)."""
     gamma: float = 0.99
@@ -122,6 +128,9 @@ class Config:
     """Most recent checkpoints kept on disk."""
     log_interval_s: float = 5.0
     """Seconds between loss/throughput records."""
+    health_interval_s: float = 120.0
+    """Seconds between measurements of the network's health (dead units per layer, how much the
+    policy and value vary) on fixed screens of its game; the first is at the run's start."""
     max_learner_restarts: int = 3
     """Learner processes restarted after a crash within restart_window_s before the run stops."""
     restart_window_s: float = 600.0
@@ -203,7 +212,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": ("constant", "linear"),
     "torso": ("atari", "mlp"),
     "policy": ("ff", "lstm"),
-    "init": ("glorot", "orthogonal"),
+    "init": ("glorot", "orthogonal", "torch"),
+    "pixel_input": ("scale", "centre"),
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),
 }
@@ -363,6 +373,7 @@ def validate(cfg: Config) -> None:
     )
     need(cfg.keep_checkpoints >= 1, f"keep_checkpoints = {cfg.keep_checkpoints} must be >= 1")
     need(cfg.log_interval_s > 0, f"log_interval_s = {cfg.log_interval_s} must be > 0")
+    need(cfg.health_interval_s > 0, f"health_interval_s = {cfg.health_interval_s} must be > 0")
     need(
         cfg.max_learner_restarts >= 0,
         f"max_learner_restarts = {cfg.max_learner_restarts} must be >= 0",
@@ -429,6 +440,7 @@ RESUME_OVERRIDABLE = frozenset(
         "checkpoint_interval_s",
         "keep_checkpoints",
         "log_interval_s",
+        "health_interval_s",
     }
 )
 

@@ -11,12 +11,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from a3c.health import HEALTH_FIELDS
 from a3c.records import TRAINING_STATISTICS
 
 log = logging.getLogger(__name__)
 
 EPISODE_FIELDS = ("frames", "episode", "score", "steps", "avg_max_prob", "learner", "wall_s")
-TRAIN_FIELDS = ("frames", "updates", *TRAINING_STATISTICS, "frames_per_second", "wall_s")
+TRAIN_FIELDS = (
+    "frames",
+    "updates",
+    *TRAINING_STATISTICS,
+    "frames_per_second",
+    "wall_s",
+    *HEALTH_FIELDS,
+)
 
 
 class RunDataError(ValueError):
@@ -184,6 +192,13 @@ class MetricsLogger:
             if key in record:
                 self.writer.add_scalar(f"loss/{key}", record[key], frames)
         self.writer.add_scalar("perf/frames_per_second", record["frames_per_second"], frames)
+        self.train.writerow({**record, "frames": frames})
+
+    def health(self, frames: int, record: dict[str, Any]) -> None:
+        """A health measurement (HEALTH_FIELDS, updates, wall_s) as its own train.csv row."""
+        for key in HEALTH_FIELDS:
+            if key in record:
+                self.writer.add_scalar(f"health/{key}", record[key], frames)
         self.train.writerow({**record, "frames": frames})
 
     def flush(self) -> None:

@@ -13,7 +13,7 @@ from typing import get_args
 import torch
 from torch import nn
 
-from a3c.config import Config, Init
+from a3c.config import Config, Init, PixelInput
 from a3c.games import describe_game
 
 State = tuple[torch.Tensor, ...]
@@ -37,8 +37,12 @@ class ActorCritic(nn.Module):
         torso: str = "atari",
         policy: str = "ff",
         init: Init = "glorot",
+        pixel_input: PixelInput = "scale",
     ) -> None:
         super().__init__()
+        if pixel_input not in get_args(PixelInput):
+            raise ValueError(f"unknown pixel_input {pixel_input!r}")
+        self.pixel_input = pixel_input
         self.obs_shape = tuple(obs_shape)
         self.n_actions = n_actions
         self.torso = torso
@@ -78,17 +82,22 @@ class ActorCritic(nn.Module):
         return self.lstm is not None
 
     def reset_parameters(self, init: Init = "glorot") -> None:
-        """Initialise the weights; biases are zero. The LSTM keeps PyTorch's own initialisation.
+        """Initialise the weights; biases are zero but for 'torch'. The LSTM keeps PyTorch's own.
 
         'glorot': Glorot-uniform everywhere, Keras' default, as the seed's network had.
         'orthogonal': orthogonal with gain sqrt(2) in the trunk, 0.01 on the policy head (so the
         first policy is uniform and its logits move by the gradient, not by the draw) and 1 on the
         value head, as Stable-Baselines3 and CleanRL initialise their actor-critics.
+        'torch': PyTorch's default for each layer (Kaiming-uniform weights, i.e. uniform in
+        ±1/sqrt(fan_in), and biases in the same range), which PFRL's A3C trains with.
         """
         if init not in get_args(Init):
             raise ValueError(f"unknown init {init!r}")
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
+                if init == "torch":  # the layer's own default, random biases included
+                    module.reset_parameters()
+                    continue
                 if init == "glorot":
                     nn.init.xavier_uniform_(module.weight)
                 elif module is self.policy:
@@ -118,12 +127,20 @@ class ActorCritic(nn.Module):
         state after step T-1.
         """
         t, b = obs.shape[:2]
-        x = obs.reshape(t * b, *obs.shape[2:])
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x
-        h = self.trunk(x)
+        h = self.trunk(self.prepare(obs.reshape(t * b, *obs.shape[2:])))
         if self.lstm is not None:
             h, state = self._unroll(h.view(t, b, -1), state, starts)
         return self.policy(h).view(t, b, -1), self.value(h).view(t, b), state
+
+    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
+        """The trunk's input from a batch of observations (N, *obs_shape): uint8 pixels scaled to
+        [0, 1] (and with 'centre', each observation's mean pixel subtracted); floats as given."""
+        if obs.dtype != torch.uint8:
+            return obs
+        x = obs.float() / 255.0
+        if self.pixel_input == "centre":
+            x = x - x.mean(dim=tuple(range(1, x.dim())), keepdim=True)
+        return x
 
     def step(
         self, obs: torch.Tensor, state: State = (), starts: torch.Tensor | None = None
@@ -159,7 +176,7 @@ def network_shape(cfg: Config) -> tuple[tuple[int, ...], int]:
 def build_model(cfg: Config) -> ActorCritic:
     """The network a config asks for: the one place where it is built."""
     obs_shape, n_actions = network_shape(cfg)
-    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy, cfg.init)
+    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy, cfg.init, cfg.pixel_input)
 
 
 def parameter_table(model: nn.Module) -> list[tuple[str, int]]:

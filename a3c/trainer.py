@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from a3c.backends import open_backend
 from a3c.config import Config
+from a3c.health import Health, HealthWatch, collect_screens, measure_health
 from a3c.metrics import MetricsLogger
+from a3c.model import build_model
 from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.run_files import RunFiles, RunIOError, prepare_run_dir
 from a3c.server import GlobalServer, ServerLost
@@ -39,6 +43,7 @@ class Progress:
     episodes: int
     recent_mean_score: float | None
     elapsed_s: float
+    health_warning: str | None = None  # what is wrong with the network, if anything
 
 
 @dataclass
@@ -56,6 +61,8 @@ class RunSummary:
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
     first_frames_s: float | None = None  # seconds from start to the learners' first frames
     learner_reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
+    health: Health | None = None  # the last measurement of the network's health
+    health_warning: str | None = None
 
 
 class Trainer:
@@ -132,6 +139,8 @@ class Trainer:
             elapsed_s=time.monotonic() - state.start,
             checkpoint=checkpoint,
             recent_mean_score=state.recent_mean(),
+            health=state.health,
+            health_warning=state.health_warning,
             interrupted=interrupted,
             frame_samples=state.frame_samples,
             first_frames_s=state.first_frames_s,
@@ -153,6 +162,9 @@ class Trainer:
             state.episodes = int(ckpt["episodes"])
             state.wall_before = float(ckpt.get("wall_s", 0.0))  # older checkpoints lack it
             resumed_at = state.start_frames = int(ckpt["frames"])
+        self._screens: torch.Tensor | None = None  # collected while the learners start
+        self._health_model = build_model(self.cfg)
+        self._health_watch = HealthWatch()
         logger, recent = self.files.open(resumed_at, server.frames())
         state.scores.extend(recent)  # the recent-score window goes on from the kept games
         if resumed_at is not None and logger.kept_episodes is not None:
@@ -172,6 +184,7 @@ class Trainer:
         next_log = now + cfg.log_interval_s
         next_progress = now
         next_checkpoint = now + cfg.checkpoint_interval_s
+        next_health = now  # the first measurement is of the network the run starts from
         last_log = (now, server.frames())
         initial_frames = last_log[1]
 
@@ -202,6 +215,9 @@ class Trainer:
                 logger.training(frames, state.train_record(fps, state.wall(now), server))
                 logger.flush()
                 next_log = now + cfg.log_interval_s
+            if now >= next_health:
+                self._measure_health(server, logger, state, frames)
+                next_health = now + cfg.health_interval_s
             if now >= next_progress:
                 state.frame_samples.append((now - state.start, frames))
                 if self.on_progress is not None:
@@ -215,6 +231,23 @@ class Trainer:
                 running = now - state.start - started
                 if running >= time_limit_s:
                     return
+
+    def _measure_health(
+        self, server: GlobalServer, logger: MetricsLogger, state: _RunState, frames: int
+    ) -> None:
+        """Measure the global network on the run's screens; record it and any warning."""
+        if self._screens is None:  # the same screens for every run of the game
+            self._screens = collect_screens(self.cfg)
+        self._health_model.load_state_dict(server.state()["model"])
+        state.health = measure_health(self._health_model, self._screens)
+        state.health_warning = self._health_watch.update(frames, state.health)
+        row = {
+            **state.health.fields(),
+            "updates": server.updates(),
+            "frames_per_second": round(state.fps, 1),
+            "wall_s": round(state.wall(time.monotonic()), 3),
+        }
+        logger.health(frames, row)
 
     def _handle(
         self, record: Record, learners: Supervisor, logger: MetricsLogger, state: _RunState
@@ -307,6 +340,8 @@ class _RunState:
     pending_train: list[TrainRecord] = field(default_factory=list)
     reports: dict[int, list[TrainRecord]] = field(default_factory=dict)
     frame_samples: list[tuple[float, int]] = field(default_factory=list)
+    health: Health | None = None
+    health_warning: str | None = None
 
     def wall(self, now: float) -> float:
         """Training seconds since the run first started, across resumed segments."""
@@ -317,7 +352,13 @@ class _RunState:
 
     def progress(self, frames: int, total: int, now: float) -> Progress:
         return Progress(
-            frames, total, self.fps, self.episodes, self.recent_mean(), now - self.start
+            frames,
+            total,
+            self.fps,
+            self.episodes,
+            self.recent_mean(),
+            now - self.start,
+            self.health_warning,
         )
 
     def train_record(self, fps: float, wall_s: float, server: GlobalServer) -> dict[str, Any]:

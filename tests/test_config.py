@@ -91,7 +91,7 @@ def test_overrides_and_file(tmp_path: Path) -> None:
         ({"env_id": "Breakout-v99x"}, "unknown env id 'Breakout-v99x'"),
         ({"bogus": 1}, "unknown config key 'bogus'"),
         ({"rms_init": -1.0}, "rms_init = -1.0 must be a number >= 0"),
-        ({"init": "he"}, "init = 'he' is not one of glorot, orthogonal"),
+        ({"init": "he"}, "init = 'he' is not one of glorot, orthogonal, torch"),
     ],
 )
 def test_bad_values_are_named(overrides: dict, message: str) -> None:

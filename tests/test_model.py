@@ -70,3 +70,37 @@ def test_the_config_chooses_the_initialisation() -> None:
     assert torch.allclose(rows, torch.full((6,), 0.01), atol=1e-6)
     glorot = build_model(make_config("atari", overrides={"env_id": "Pong"}))
     assert glorot.policy.weight.detach().norm(dim=1).min() > 0.1
+
+
+def test_torch_init_is_pytorchs_own_with_random_biases() -> None:
+    torch.manual_seed(0)
+    model = ActorCritic((4, 84, 84), 6, init="torch")
+    for layer, fan_in in ((model.trunk[0], 256), (model.trunk[5], 2592), (model.value, 256)):
+        bound = fan_in**-0.5
+        weight, bias = layer.weight.detach(), layer.bias.detach()
+        assert weight.abs().max() <= bound and bias.abs().max() <= bound
+        assert weight.abs().max() > 0.9 * bound  # the whole range is used
+    assert model.trunk[0].bias.detach().count_nonzero() == 16
+
+
+def test_centred_input_takes_each_screens_mean_out() -> None:
+    from a3c.config import make_config
+    from a3c.model import build_model
+
+    scaled = ActorCritic((4, 84, 84), 3)
+    centred = ActorCritic((4, 84, 84), 3, pixel_input="centre")
+    centred.load_state_dict(scaled.state_dict())  # the same weights: only the input differs
+    uniform = torch.full((2, 4, 84, 84), 87, dtype=torch.uint8)  # Pong's background grey
+    assert centred.prepare(uniform).abs().max() < 1e-6
+    assert torch.allclose(scaled.prepare(uniform), torch.full((2, 4, 84, 84), 87 / 255))
+    obs = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+    x = centred.prepare(obs)
+    assert torch.allclose(x.mean(dim=(1, 2, 3)), torch.zeros(3), atol=1e-6)
+    means = obs.float().mean(dim=(1, 2, 3), keepdim=True) / 255
+    assert torch.allclose(x + means, obs / 255, atol=1e-6)
+    # The network sees the centred input; a float (vector) observation is left as it is.
+    assert torch.allclose(centred.step(obs)[0], scaled.step(x)[0], atol=1e-5)
+    cfg = make_config("atari", overrides={"env_id": "Pong", "pixel_input": "centre"})
+    assert build_model(cfg).pixel_input == "centre"
+    with pytest.raises(ValueError, match="pixel_input"):
+        ActorCritic((4, 84, 84), 3, pixel_input="whiten")

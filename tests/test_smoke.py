@@ -42,6 +42,8 @@ def test_train_writes_tensorboard_metrics_and_checkpoint(tmp_path: Path) -> None
         "loss/value",
         "loss/entropy",
         "perf/frames_per_second",
+        "health/dead_conv1",
+        "health/logit_spread",
     ):
         assert tag in tags, tag
     # Plotted against global emulator frames, not episodes or wall time.
@@ -55,6 +57,12 @@ def test_train_writes_tensorboard_metrics_and_checkpoint(tmp_path: Path) -> None
     assert {"frames", "score", "steps", "avg_max_prob"} <= set(episodes[0])
     assert all(1 / 3 - 1e-6 <= float(e["avg_max_prob"]) <= 1 for e in episodes)
     assert all(float(e["score"]) >= 0 and int(e["steps"]) > 0 for e in episodes)
+
+    # The network's health, measured at the start on the run's screens: a fresh one sees.
+    with open(run / "train.csv") as fh:
+        health = [r for r in csv.DictReader(fh) if r["dead_conv1"]]
+    assert health[0]["frames"] == "0" and float(health[0]["dead_conv1"]) < 0.5
+    assert float(health[0]["logit_spread"]) > 0 and "warning" not in result.stderr
 
     stored = json.loads((run / "config.json").read_text())
     assert config_from_dict(stored).workers == 2

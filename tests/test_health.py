@@ -1,0 +1,149 @@
+"""Network health: dead units and output spread, measured on known networks; the warning line;
+`a3c diagnose` on saved checkpoints."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from a3c.cli import main
+from a3c.config import make_config
+from a3c.health import HealthWatch, collect_screens, format_frames, measure_health
+from a3c.model import ActorCritic, build_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _screens(n: int = 12, seed: int = 0) -> torch.Tensor:
+    """Random pixel screens (n, 4, 84, 84) uint8, all different."""
+    return torch.randint(0, 256, (n, 4, 84, 84), generator=torch.Generator().manual_seed(seed))
+
+
+def _net(seed: int = 0) -> ActorCritic:
+    torch.manual_seed(seed)
+    return ActorCritic((4, 84, 84), 6)
+
+
+def test_a_fresh_network_sees_and_dead_filters_are_counted_exactly() -> None:
+    model = _net()
+    healthy = measure_health(model, _screens())
+    assert [x.name for x in healthy.layers] == ["conv1", "conv2", "dense"]
+    assert [x.units for x in healthy.layers] == [16, 32, 256]
+    assert healthy.logit_spread > 1e-3 and healthy.value_spread > 1e-3
+    assert not healthy.blind and healthy.problems() == {}
+    # Filters 0-4 answer below zero everywhere (pixels are >= 0): exactly those five are dead.
+    with torch.no_grad():
+        conv1 = model.trunk[0]
+        conv1.weight[:5] = -conv1.weight[:5].abs()
+        conv1.bias[:5] = -0.1
+    health = measure_health(model, _screens())
+    assert health.layers[0].dead == 5 and health.layers[0].dead_share == 5 / 16
+    assert not health.blind  # 11 filters still see
+    assert health.first_filter_weight_sums[0] < 0
+    assert health.fields()["dead_conv1"] == round(5 / 16, 4)
+
+
+def test_a_dead_first_layer_makes_the_network_blind_and_says_so() -> None:
+    model = _net()
+    with torch.no_grad():
+        model.trunk[0].bias.fill_(-1000.0)
+    health = measure_health(model, _screens())
+    assert health.layers[0].dead == 16
+    assert health.logit_spread == 0.0 and health.value_spread == 0.0 and health.blind
+    problems = health.problems()
+    assert problems["conv1"] == "first convolution: 16 of 16 filters dead"
+    assert problems["conv2"] == "second convolution: 32 of 32 filters dead"  # no input left
+    assert "blind" in problems
+
+
+def test_dense_units_count_per_unit_not_per_screen() -> None:
+    model = _net()
+    with torch.no_grad():
+        model.trunk[5].bias[:100] = -1000.0  # dense units 0-99 can never fire
+    health = measure_health(model, _screens())
+    assert health.layers[2].dead >= 100
+    assert health.layers[2].dead < 256 and not health.blind
+
+
+def test_the_warning_says_what_is_dead_since_when_and_what_it_means() -> None:
+    model = _net()
+    watch = HealthWatch()
+    screens = _screens()
+    assert watch.update(0, measure_health(model, screens)) is None
+    with torch.no_grad():
+        model.trunk[0].bias.fill_(-1000.0)
+    blind = measure_health(model, screens)
+    first = watch.update(45_000, blind)
+    assert first is not None and first.startswith(
+        "warning: first convolution: 16 of 16 filters dead since 45k frames; "
+    )
+    assert first.endswith("; the network cannot see")
+    # Later measurements keep the first frames it was seen at; a recovery clears it.
+    later = watch.update(1_200_000, blind)
+    assert later is not None and "since 45k frames" in later and "1.2M" not in later
+    with torch.no_grad():
+        model.trunk[0].bias.zero_()
+    assert watch.update(1_300_000, measure_health(model, screens)) is None
+    assert watch.since == {}
+
+
+def test_frames_are_written_short() -> None:
+    assert [format_frames(f) for f in (0, 999, 45_000, 12_300_000, 20_000_000)] == [
+        "0",
+        "999",
+        "45k",
+        "12.3M",
+        "20M",
+    ]
+
+
+def test_recurrent_and_dense_networks_are_measured_too() -> None:
+    lstm = ActorCritic((4, 84, 84), 4, policy="lstm")
+    health = measure_health(lstm, _screens())
+    assert len(health.layers) == 3 and not health.blind
+    mlp = ActorCritic((4,), 2, torso="mlp")  # tanh: no ReLU layer to die
+    health = measure_health(mlp, torch.randn(10, 4))
+    assert health.layers == () and not health.blind and health.fields()["logit_spread"] > 0
+
+
+def test_screens_come_from_the_runs_own_game_and_are_the_same_every_time() -> None:
+    cfg = make_config("atari", overrides={"env_id": "ALE/Pong-v5"})
+    first, again = collect_screens(cfg, steps=30), collect_screens(cfg, steps=30)
+    assert first.shape == (10, 4, 84, 84) and first.dtype == torch.uint8
+    assert torch.equal(first, again)
+    assert len({bytes(s.numpy()) for s in first}) > 1  # play moves on
+    health = measure_health(build_model(cfg), first)
+    assert health.layers[0].units == 16
+
+
+def test_diagnose_names_the_dead_layer_of_the_shipped_pong_agent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pong, breakout = ROOT / "models/pong-a3c-atari-20M.pt", ROOT / "models/breakout-a3c-v5-150M.pt"
+    with pytest.raises(SystemExit) as done:
+        main(["diagnose", str(pong), str(breakout)])
+    assert done.value.code == 0  # readable checkpoints, blind or not
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{pong} (ALE/Pong-v5, 20,000,304 frames): conv1 15/16 dead")
+    assert out[1] == "  warning: first convolution: 15 of 16 filters dead"
+    assert out[2].startswith(f"{breakout} (ALE/Breakout-v5") and "conv1 0/16 dead" in out[2]
+    assert len(out) == 3  # the Breakout agent sees: no warning
+
+    with pytest.raises(SystemExit) as done:
+        main(["diagnose", "--json", str(pong)])
+    row = json.loads(capsys.readouterr().out)
+    assert row["layers"]["conv1"] == {"dead": 15, "of": 16}
+    assert row["problems"] == ["first convolution: 15 of 16 filters dead"]
+
+
+def test_diagnose_refuses_a_file_that_is_not_a_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a checkpoint")
+    with pytest.raises(SystemExit) as done:
+        main(["diagnose", str(bad)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("a3c: error: ") and str(bad) in err[0]
