@@ -190,17 +190,25 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 # Any Atari game under the standard protocol: `v5`, with an RMSprop whose steps are normalised
-# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate. On Pong, `v5`'s policy was still
-# uniform after 20M frames; with this one, one run left random play by 6M frames and a repeat
-# by 12M, and at lr 7e-4 it did not (README, "How the `atari` preset's settings were chosen").
-PRESETS["atari"] = {**PRESETS["v5"], "rms_eps": 1e-5, "lr": 2.5e-4, "frames": 20_000_000}
+# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate, and centred input. Normalised steps
+# move every weight by about lr whatever its gradient; on a nearly uniform screen (Pong's) all
+# of a first-layer filter's weights get gradients of one sign, so on raw pixels the filters
+# were driven below zero and died within a few hundred updates (docs/experiments/
+# first-layer-bisection.md). With each screen's mean subtracted the background is 0 and they live.
+PRESETS["atari"] = {
+    **PRESETS["v5"],
+    "rms_eps": 1e-5,
+    "lr": 2.5e-4,
+    "pixel_input": "centre",
+    "frames": 20_000_000,
+}
 
 # One line per preset for `--help`: the choices and their meaning come from the same data.
 PRESET_SUMMARIES: dict[str, str] = {
     "seed": "the seed's Keras A3C",
     "paper": "the A3C paper's Atari setup",
     "v5": "the standard protocol: ALE v5 sticky actions, Gymnasium's preprocessing",
-    "atari": "v5 with a normalised RMSprop, for any game",
+    "atari": "v5 with a normalised RMSprop and centred input, for any game",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}

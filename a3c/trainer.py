@@ -295,6 +295,8 @@ class Trainer:
                 now = time.monotonic()
                 fps = (server.frames() - state.start_frames) / max(now - state.start, 1e-9)
                 logger.training(server.frames(), state.train_record(fps, state.wall(now), server))
+            if self._screens is not None:  # the health of the network the checkpoint keeps
+                self._measure_health(server, logger, state, server.frames())
         except (OSError, ServerLost) as err:
             error = err
         finally:

@@ -99,6 +99,13 @@ def run_arm(name: str, values: dict[str, Any], seed: int, args: argparse.Namespa
             "dead_conv2": round(float(row["dead_conv2"]) * 32),
             "blind": float(row["logit_spread"]) < 1e-6,
         }
+    if args.dead_filters is not None:  # the reference harness's count, on its own screens
+        final = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
+        out_text = subprocess.run(
+            [sys.executable, str(args.dead_filters), str(final)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        readings["reference_screens_final"] = json.loads(out_text.strip().splitlines()[-1])
     scores, _ = read_rows(run / "episodes.csv", ("frames", "score"))
     last = [float(r["score"]) for r in scores[-20:]]
     summary = {
@@ -133,6 +140,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=500_000)
     parser.add_argument("--at", type=int, nargs="+", default=[30_000, 100_000, 200_000, 500_000])
     parser.add_argument("--health-s", type=float, default=2.0)
+    parser.add_argument(
+        "--dead-filters",
+        type=Path,
+        help="also count the final checkpoint's dead filters with the reference harness's script "
+        "(../shared/reference/dead_filters.py: 200 screens of Gymnasium's pipeline)",
+    )
     parser.add_argument("--runs", type=Path, default=Path("/tmp/first-layer-runs"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/first-layer"))
     args = parser.parse_args()
@@ -141,7 +154,7 @@ def main() -> None:
     for name in args.arms or list(arms):
         for seed in args.seeds:
             s = run_arm(name, arms[name], seed, args)
-            cells = " / ".join(str(r["dead_conv1"]) for r in s["readings"].values())
+            cells = " / ".join(str(s["readings"][str(f)]["dead_conv1"]) for f in args.at)
             print(f"{name:>10} s{seed}: dead conv1 {cells} | last 20 games {s['last_20_games']}",
                   flush=True)  # fmt: skip
 

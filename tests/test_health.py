@@ -147,3 +147,39 @@ def test_diagnose_refuses_a_file_that_is_not_a_checkpoint(
     assert done.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("a3c: error: ") and str(bad) in err[0]
+
+
+def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
+    """A resumed run whose first layer is dead (killed here by hand, as Pong's optimizer used to
+    do) warns at its first measurement, in the progress output and in its summary, and records
+    the dead layer in train.csv and TensorBoard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from a3c.checkpoint import list_checkpoints
+    from tests.helpers import run_a3c
+
+    run = tmp_path / "run"
+    common = ("--workers", "2", "--learners-per-process", "2", "--seed", "5")
+    first = run_a3c("train", "--frames", "3000", "--run-dir", str(run), *common)
+    assert first.returncode == 0, first.stderr
+    assert "warning" not in first.stderr
+    path = list_checkpoints(run / "checkpoints")[-1]
+    data = torch.load(path, weights_only=True)
+    data["model"]["trunk.0.bias"].fill_(-1000.0)
+    torch.save(data, path)
+
+    again = run_a3c("train", "--resume", str(run), "--frames", "6000", *common)
+    assert again.returncode == 0, again.stderr
+    frames = f"{int(data['frames']) // 1000}k" if data["frames"] >= 1000 else str(data["frames"])
+    warning = f"warning: first convolution: 16 of 16 filters dead since {frames} frames"
+    assert f"a3c: {warning}" in again.stderr  # the progress output, when it is first seen
+    assert "the network cannot see" in again.stderr
+    assert f"a3c: {warning}" in again.stdout  # and once more in the summary
+    rows = (run / "train.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    dead = [r.split(",")[header.index("dead_conv1")] for r in rows[1:]]
+    dead = [float(d) for d in dead if d]  # health rows only
+    assert dead[-1] == 1.0 and dead[0] < 1.0  # the first run's own measurement saw
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    assert events.Scalars("health/dead_conv1")[-1].value == 1.0
