@@ -174,9 +174,13 @@ def network_shape(cfg: Config) -> tuple[tuple[int, ...], int]:
 
 
 def build_model(cfg: Config) -> ActorCritic:
-    """The network a config asks for: the one place where it is built."""
+    """The network a config asks for: the one place where it is built. Its initial weights are
+    drawn from `cfg.seed`, so a run's seed decides where it starts (the caller's random state
+    is left as it was)."""
     obs_shape, n_actions = network_shape(cfg)
-    return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy, cfg.init, cfg.pixel_input)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return ActorCritic(obs_shape, n_actions, cfg.torso, cfg.policy, cfg.init, cfg.pixel_input)
 
 
 def parameter_table(model: nn.Module) -> list[tuple[str, int]]:

@@ -130,6 +130,28 @@ def run_arm(name: str, values: dict[str, Any], seed: int, args: argparse.Namespa
     return summary
 
 
+def table(sweep: str, args: argparse.Namespace) -> None:
+    """Print the sweep's finished arms as a markdown table, seeds side by side."""
+    print("| arm | change | dead of 16 at " + " / ".join(f"{f // 1000}k" for f in args.at) + " |")
+    print("|---|---|---|")
+    previous: dict[str, Any] = {}
+    for name, values in ARMS[sweep].items():
+        change = {k: v for k, v in values.items() if previous.get(k) != v}
+        if sweep == "fix":
+            change = {k: v for k, v in values.items() if k != "lr_schedule"}
+        previous = values
+        cells = []
+        for seed in args.seeds:
+            path = args.out / f"{name}-s{seed}.json"
+            if path.exists():
+                r = json.loads(path.read_text())["readings"]
+                cells.append(
+                    f"s{seed}: " + " / ".join(str(r[str(f)]["dead_conv1"]) for f in args.at)
+                )
+        text = ", ".join(f"{k} {v}" for k, v in change.items()) or "-"
+        print(f"| {name} | {text} | {'; '.join(cells) or 'not run'} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sweep", choices=sorted(ARMS))
@@ -148,7 +170,11 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=Path, default=Path("/tmp/first-layer-runs"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/first-layer"))
+    parser.add_argument("--table", action="store_true", help="print the finished arms, run none")
     args = parser.parse_args()
+    if args.table:
+        table(args.sweep, args)
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     arms = ARMS[args.sweep]
     for name in args.arms or list(arms):

@@ -3,9 +3,9 @@
 Pong's screen is nearly one grey level. With RMSprop's normalised steps on raw pixels, every
 weight of a first-layer filter moved the same way at every update, and within a few hundred
 updates (about 16-30k frames) 12 to 16 of the 16 filters answered 0 to every screen: the
-network was blind and Pong stayed random for millions of frames. On that preset this test fails
-(checked by hand: 15 and 16 filters dead at 150k frames in two runs); with centred input it
-passes with all 16 alive.
+network was blind and Pong stayed random for millions of frames. On that preset
+(`pixel_input = "scale"`) this test fails: checked by hand, 14 of 16 filters dead at 150k
+frames. With centred input it passes.
 """
 
 import csv

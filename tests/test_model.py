@@ -104,3 +104,19 @@ def test_centred_input_takes_each_screens_mean_out() -> None:
     assert build_model(cfg).pixel_input == "centre"
     with pytest.raises(ValueError, match="pixel_input"):
         ActorCritic((4, 84, 84), 3, pixel_input="whiten")
+
+
+def test_the_seed_decides_the_initial_weights() -> None:
+    from a3c.config import make_config
+    from a3c.model import build_model
+
+    def weights(seed: int) -> torch.Tensor:
+        cfg = make_config("atari", overrides={"env_id": "Pong", "seed": seed})
+        return torch.cat([p.detach().reshape(-1) for p in build_model(cfg).parameters()])
+
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(weights(1), weights(1))
+    assert torch.equal(torch.rand(1), before)  # the caller's random stream is untouched
+    assert not torch.equal(weights(1), weights(2))
