@@ -743,10 +743,16 @@ def _check_backend(args: argparse.Namespace) -> None:
     if args.backend == "ray":
         import importlib.util
 
-        from a3c.backends.ray_cluster import INSTALL_HINT
+        from a3c.backends import BackendUnavailable
+        from a3c.backends.ray_cluster import INSTALL_HINT, check_address
 
         if importlib.util.find_spec("ray") is None:
             _fail(INSTALL_HINT)
+        if args.address is not None:
+            try:
+                check_address(args.address)
+            except BackendUnavailable as err:
+                _fail(str(err))
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -183,3 +183,28 @@ def test_ray_backend_without_ray_says_how_to_install(
         main(["train", "--address", "auto", "--run-dir", str(tmp_path / "r")])
     assert exit_.value.code == 2
     assert "--address 'auto' is for --backend ray" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("address", "needle"),
+    [
+        ("127.0.0.1:1", "cannot connect to the Ray cluster at '127.0.0.1:1' (Connection refused)"),
+        ("no-port-here", "--address 'no-port-here' is not 'auto' or HOST:PORT"),
+        ("host:99999", "--address 'host:99999' is not 'auto' or HOST:PORT"),
+    ],
+)
+def test_a_ray_address_with_no_cluster_fails_at_once_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str, needle: str
+) -> None:
+    """Ray itself retries a dead address for minutes: the command line checks it first."""
+    import time
+
+    from a3c.cli import main
+
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--backend", "ray", "--address", address, "--run-dir", str(tmp_path / "r")])
+    assert exit_.value.code == 2 and time.monotonic() - started < 30
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"a3c: error: {needle}")
+    assert not (tmp_path / "r").exists()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 import traceback
 import warnings
@@ -363,6 +364,30 @@ class RayBackend:
         with contextlib.suppress(Exception):
             self.queue.shutdown()
         ray.shutdown()
+
+
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a cluster address that cannot be one: not 'auto' or HOST:PORT, or nothing
+    listening there. (Ray itself retries a dead address for minutes before it gives up.)
+
+    Raises BackendUnavailable with a message naming the address.
+    """
+    if address == "auto":
+        return  # Ray looks for the cluster `ray start` began on this machine, and says so at once
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BackendUnavailable(
+            f"--address {address!r} is not 'auto' or HOST:PORT (e.g. 10.0.0.5:6379)"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise BackendUnavailable(
+            f"cannot connect to the Ray cluster at {address!r} ({reason}); start one there with "
+            "`ray start --head`, or leave out --address to run Ray on this machine"
+        ) from None
 
 
 def open_ray(cfg: Config, address: str | None) -> tuple[RayServer, RayBackend]:
