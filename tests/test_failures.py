@@ -109,6 +109,11 @@ def test_killed_learner_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None
     events = [json.loads(line) for line in (run / "events.log").read_text().splitlines()]
     assert len(events) == 1 and events[0]["action"] == "restart"
     assert events[0]["cause"] == "killed by signal 9"
+    # The replacement works: its learners finish games after the restart (the killed process's
+    # games all ended before it).
+    restarted, at = set(events[0]["learners"]), int(events[0]["frames"])
+    games, _ = read_rows(run / "episodes.csv", ("frames", "learner"))
+    assert any(int(g["learner"]) in restarted and int(g["frames"]) > at for g in games), at
     assert not any(_alive(pid) for pid in [*learners, *replaced])  # no process outlives it
     checkpoints = list_checkpoints(run / "checkpoints")
     assert checkpoints and int(checkpoints[-1].name[5:17]) >= 60_000

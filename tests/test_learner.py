@@ -5,6 +5,7 @@ can be recomputed exactly from the one before it.
 """
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,3 +138,29 @@ def test_a_lost_life_ends_the_returns_only_where_the_config_says(
     assert len(ends) == len(lives) and sum(lives) >= 1  # a life was lost mid-game
     at_lost_lives = [end for end, lost in zip(ends, lives, strict=True) if lost]
     assert all(at_lost_lives) if terminal else not any(at_lost_lives)
+
+
+def test_serial_mode_repeats_a_run_exactly_for_a_seed(tmp_path: Path) -> None:
+    """One learner in serial mode: the same seed gives the same games and the same weights, and
+    another seed does not (the initial weights, the games and the sampling follow the seed)."""
+    from a3c.checkpoint import list_checkpoints, load_checkpoint
+    from a3c.trainer import Trainer
+
+    def run(name: str, seed: int) -> tuple[list[str], dict[str, torch.Tensor]]:
+        cfg = make_config(
+            "seed",
+            overrides={"workers": 1, "learners_per_process": 1, "frames": 3_000, "seed": seed},
+        )
+        Trainer(cfg, tmp_path / name, serial=True).run()
+        lines = (tmp_path / name / "episodes.csv").read_text().splitlines()
+        games = [",".join(line.split(",")[:5]) for line in lines]  # frames … avg_max_prob
+        ckpt = load_checkpoint(list_checkpoints(tmp_path / name / "checkpoints")[-1])
+        return games, ckpt["model"]
+
+    games, weights = run("a", 7)
+    again, weights_again = run("b", 7)
+    other, weights_other = run("c", 8)
+    assert other != games
+    assert len(games) > 2 and games == again
+    assert all(torch.equal(weights[k], weights_again[k]) for k in weights)
+    assert not torch.equal(weights["trunk.0.weight"], weights_other["trunk.0.weight"])
