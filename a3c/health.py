@@ -197,7 +197,7 @@ class HealthWatch:
     def update(self, frames: int, health: Health) -> str | None:
         """Record a measurement taken at `frames`; returns the warning line, or None if healthy."""
         problems = health.problems()
-        self.since = {key: self.since.get(key, frames) for key in problems}
+        self._track(frames, problems)
         if not problems:
             return None
         parts = [
@@ -206,3 +206,22 @@ class HealthWatch:
         if health.blind and len(parts) > 1:  # a dead layer says since when: say what it means
             parts[-1] = "the network cannot see"
         return "warning: " + "; ".join(parts)
+
+    def resume(self, rows: list[dict[str, str]]) -> None:
+        """Replay the health rows a resumed run kept (train.csv), so that "since" goes back
+        to when a problem began, not to the resume."""
+        for row in rows:
+            if not row.get("logit_spread"):
+                continue  # a training row, or a file from before health was measured
+            keys = [
+                key
+                for key in ("conv1", "conv2", "dense")
+                if row.get(f"dead_{key}") and float(row[f"dead_{key}"]) >= DEAD_WARN_SHARE
+            ]
+            spreads = float(row["logit_spread"]), float(row["value_spread"])
+            if max(spreads) < BLIND_SPREAD:
+                keys.append("blind")
+            self._track(int(float(row["frames"])), dict.fromkeys(keys, ""))
+
+    def _track(self, frames: int, problems: dict[str, str]) -> None:
+        self.since = {key: self.since.get(key, frames) for key in problems}

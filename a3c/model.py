@@ -139,7 +139,7 @@ class ActorCritic(nn.Module):
             return obs
         x = obs.float() / 255.0
         if self.pixel_input == "centre":
-            x = x - x.mean(dim=tuple(range(1, x.dim())), keepdim=True)
+            x.sub_(x.mean(dim=tuple(range(1, x.dim())), keepdim=True))
         return x
 
     def step(

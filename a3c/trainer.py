@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,12 +22,14 @@ import torch
 from a3c.backends import open_backend
 from a3c.config import Config
 from a3c.health import Health, HealthWatch, collect_screens, measure_health
-from a3c.metrics import MetricsLogger
+from a3c.metrics import MetricsLogger, read_rows
 from a3c.model import build_model
 from a3c.records import TRAINING_STATISTICS, EpisodeRecord, Record, TrainRecord
 from a3c.run_files import RunFiles, RunIOError, prepare_run_dir
 from a3c.server import GlobalServer, ServerLost
 from a3c.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
 
 
 class LearnerFailed(RuntimeError):
@@ -165,7 +168,11 @@ class Trainer:
         self._screens: torch.Tensor | None = None  # collected while the learners start
         self._health_model = build_model(self.cfg)
         self._health_watch = HealthWatch()
+        self._health_off = False
         logger, recent = self.files.open(resumed_at, server.frames())
+        if resumed_at is not None:  # a problem found before the resume keeps its "since"
+            rows, _ = read_rows(self.run_dir / "train.csv", ("frames",))
+            self._health_watch.resume(rows)
         state.scores.extend(recent)  # the recent-score window goes on from the kept games
         if resumed_at is not None and logger.kept_episodes is not None:
             state.episodes = logger.kept_episodes
@@ -216,7 +223,7 @@ class Trainer:
                 logger.flush()
                 next_log = now + cfg.log_interval_s
             if now >= next_health:
-                self._measure_health(server, logger, state, frames)
+                self._measure_health(server, logger, state)
                 next_health = now + cfg.health_interval_s
             if now >= next_progress:
                 state.frame_samples.append((now - state.start, frames))
@@ -233,17 +240,30 @@ class Trainer:
                     return
 
     def _measure_health(
-        self, server: GlobalServer, logger: MetricsLogger, state: _RunState, frames: int
+        self, server: GlobalServer, logger: MetricsLogger, state: _RunState
     ) -> None:
-        """Measure the global network on the run's screens; record it and any warning."""
-        if self._screens is None:  # the same screens for every run of the game
-            self._screens = collect_screens(self.cfg)
-        self._health_model.load_state_dict(server.state()["model"])
-        state.health = measure_health(self._health_model, self._screens)
-        state.health_warning = self._health_watch.update(frames, state.health)
+        """Measure the global network on the run's screens; record it and any warning. A failure
+        to measure (the screens cannot be played, say) turns the measurement off, not the run."""
+        if self._health_off:
+            return
+        try:
+            if self._screens is None:  # the same screens for every run of the game
+                self._screens = collect_screens(self.cfg)
+            snapshot = server.state()  # the weights and the frames they were read at
+            self._health_model.load_state_dict(snapshot["model"])
+            health = measure_health(self._health_model, self._screens)
+        except ServerLost:
+            raise
+        except Exception as err:  # a monitor must not end the training it watches
+            self._health_off = True
+            log.warning("the network's health is not measured in this run: %s", err)
+            return
+        frames = int(snapshot["frames"])
+        state.health = health
+        state.health_warning = self._health_watch.update(frames, health)
         row = {
-            **state.health.fields(),
-            "updates": server.updates(),
+            **health.fields(),
+            "updates": int(snapshot["optimizer"]["updates"]),
             "frames_per_second": round(state.fps, 1),
             "wall_s": round(state.wall(time.monotonic()), 3),
         }
@@ -296,7 +316,7 @@ class Trainer:
                 fps = (server.frames() - state.start_frames) / max(now - state.start, 1e-9)
                 logger.training(server.frames(), state.train_record(fps, state.wall(now), server))
             if self._screens is not None:  # the health of the network the checkpoint keeps
-                self._measure_health(server, logger, state, server.frames())
+                self._measure_health(server, logger, state)
         except (OSError, ServerLost) as err:
             error = err
         finally:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _screens(n: int = 12, seed: int = 0) -> torch.Tensor:
     """Random pixel screens (n, 4, 84, 84) uint8, all different."""
-    return torch.randint(0, 256, (n, 4, 84, 84), generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 4, 84, 84), generator=generator, dtype=torch.uint8)
 
 
 def _net(seed: int = 0) -> ActorCritic:
@@ -88,6 +89,27 @@ def test_the_warning_says_what_is_dead_since_when_and_what_it_means() -> None:
     assert watch.since == {}
 
 
+def test_a_resumed_run_remembers_since_when_a_layer_is_dead() -> None:
+    """The health rows a resumed run kept say when the problem began; a healthy row in between
+    starts it anew."""
+    rows = [
+        {"frames": "0", "dead_conv1": "0.1", "logit_spread": "0.01", "value_spread": "0.01"},
+        {"frames": "30000", "dead_conv1": "0.9", "logit_spread": "0.01", "value_spread": "0.01"},
+        {"frames": "40000", "policy": "0.3"},  # a training row: no health figures
+        {"frames": "45000", "dead_conv1": "1.0", "logit_spread": "0", "value_spread": "0"},
+    ]
+    watch = HealthWatch()
+    watch.resume(rows)
+    assert watch.since == {"conv1": 30_000, "blind": 45_000}
+    model = _net()
+    with torch.no_grad():
+        model.trunk[0].bias.fill_(-1000.0)
+    warning = watch.update(60_000, measure_health(model, _screens()))
+    assert warning is not None and "16 of 16 filters dead since 30k frames" in warning
+    watch.resume([{**rows[0], "frames": "70000"}])  # healthy again: nothing is remembered
+    assert watch.since == {}
+
+
 def test_frames_are_written_short() -> None:
     assert [format_frames(f) for f in (0, 999, 45_000, 12_300_000, 20_000_000)] == [
         "0",
@@ -100,8 +122,13 @@ def test_frames_are_written_short() -> None:
 
 def test_recurrent_and_dense_networks_are_measured_too() -> None:
     lstm = ActorCritic((4, 84, 84), 4, policy="lstm")
-    health = measure_health(lstm, _screens())
+    screens = _screens()
+    health = measure_health(lstm, screens)
     assert len(health.layers) == 3 and not health.blind
+    # Read through the LSTM from its initial state, as the policy acts at a game's start.
+    with torch.no_grad():
+        logits, _, _ = lstm.step(screens, lstm.initial_state(len(screens)))
+    assert health.logit_spread == pytest.approx(float(logits.std(dim=0).mean()), rel=1e-5)
     mlp = ActorCritic((4,), 2, torso="mlp")  # tanh: no ReLU layer to die
     health = measure_health(mlp, torch.randn(10, 4))
     assert health.layers == () and not health.blind and health.fields()["logit_spread"] > 0
@@ -170,7 +197,7 @@ def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
 
     again = run_a3c("train", "--resume", str(run), "--frames", "6000", *common)
     assert again.returncode == 0, again.stderr
-    frames = f"{int(data['frames']) // 1000}k" if data["frames"] >= 1000 else str(data["frames"])
+    frames = format_frames(int(data["frames"]))
     warning = f"warning: first convolution: 16 of 16 filters dead since {frames} frames"
     assert f"a3c: {warning}" in again.stderr  # the progress output, when it is first seen
     assert "the network cannot see" in again.stderr
