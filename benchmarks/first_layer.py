@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from a3c.health import BLIND_SPREAD
 from a3c.metrics import read_rows
 
 # PFRL 0.4.0's A3C as its reproduction script runs it (../shared/reference/pfrl_a3c_first_layer.py):
@@ -40,6 +42,7 @@ PFRL = {
     "rms_eps": 0.1,
     "rms_init": 0.0,
     "value_coef": 0.25,
+    "pixel_input": "scale",  # raw pixels ÷ 255, as PFRL (and the `atari` preset before the fix)
 }
 
 # One change per rung, from PFRL's settings to the `atari` preset (whose lr then is constant).
@@ -60,7 +63,7 @@ for _name, _change in LADDER:
     ARMS["bisect"][_name] = dict(_values)
 
 # Candidate fixes, each one change to the `atari` preset (its lr held constant, as above).
-_ATARI = {"lr_schedule": "constant"}
+_ATARI = {"lr_schedule": "constant", "pixel_input": "scale"}  # the preset as it was
 ARMS["fix"] = {
     "atari": dict(_ATARI),
     "centre": {**_ATARI, "pixel_input": "centre"},
@@ -95,9 +98,9 @@ def run_arm(name: str, values: dict[str, Any], seed: int, args: argparse.Namespa
         row = next((r for r in health if int(r["frames"]) >= frames), health[-1])
         readings[str(frames)] = {
             "frames": int(row["frames"]),
-            "dead_conv1": round(float(row["dead_conv1"]) * 16),
-            "dead_conv2": round(float(row["dead_conv2"]) * 32),
-            "blind": float(row["logit_spread"]) < 1e-6,
+            "dead_conv1": round(float(row["dead_conv1"]) * 16),  # of the 16 filters
+            "dead_conv2": round(float(row["dead_conv2"]) * 32),  # of the 32
+            "blind": max(float(row["logit_spread"]), float(row["value_spread"])) < BLIND_SPREAD,
         }
     if args.dead_filters is not None:  # the reference harness's count, on its own screens
         final = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
@@ -122,10 +125,15 @@ def run_arm(name: str, values: dict[str, Any], seed: int, args: argparse.Namespa
         ),
         "last_20_games": round(sum(last) / len(last), 2) if last else None,
         "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
         ).stdout.strip(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "train.csv", args.out / f"{name}-s{seed}.train.csv")
     out.write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
