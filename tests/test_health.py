@@ -210,3 +210,29 @@ def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
     events = EventAccumulator(str(run / "tb"))
     events.Reload()
     assert events.Scalars("health/dead_conv1")[-1].value == 1.0
+
+
+def test_the_progress_output_shows_a_warning_at_once_and_repeats_it_rarely(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import a3c.cli as cli
+    from a3c.trainer import Progress
+
+    now = [1000.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: now[0])
+    line = cli.ProgressLine()
+
+    def show(warning: str | None) -> list[str]:
+        line(Progress(10, 100, 1.0, 0, None, 1.0, warning))
+        return [w for w in capsys.readouterr().err.splitlines() if "warning" in w]
+
+    assert show(None) == []
+    assert show("warning: first convolution: 14 of 16 filters dead since 16k frames") == [
+        "a3c: warning: first convolution: 14 of 16 filters dead since 16k frames"
+    ]
+    now[0] += 60  # a layer loses one more filter a minute later: not a new line yet
+    assert show("warning: first convolution: 15 of 16 filters dead since 16k frames") == []
+    now[0] += 600
+    assert show("warning: first convolution: 15 of 16 filters dead since 16k frames") == [
+        "a3c: warning: first convolution: 15 of 16 filters dead since 16k frames"
+    ]
