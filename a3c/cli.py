@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -96,16 +97,68 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
-    overrides = {
-        "env_id": args.env_id,
-        "policy": args.policy,
-        "workers": args.workers,
-        "envs_per_worker": args.envs_per_worker,
-        "learners_per_process": args.learners_per_process,
-        "seed": args.seed,
-        **(extra or {}),
-    }
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """A flag for every config field that has no hand-written one, generated from `Config`:
+    `--t-max N` sets t_max, `--no-fire-on-life-loss` a boolean; help from the field's
+    docstring, choices from its Literal type. None means 'from the preset or config file'."""
+    from a3c.config import field_choices, field_docs
+
+    taken = {action.dest for action in parser._actions}
+    group = parser.add_argument_group(
+        "config keys", "every config key as a flag; each overrides the preset and --config"
+    )
+    for field in dataclasses.fields(Config):
+        if field.name in taken or field.name == "preset":
+            continue
+        default = getattr(_DEFAULTS, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{field_docs()[field.name]} (seed preset: {default})".replace("%", "%%")
+        if isinstance(default, bool):
+            group.add_argument(
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, help=help_text
+            )
+            continue
+        choices = field_choices(field.name)
+        group.add_argument(
+            flag,
+            dest=field.name,
+            type=type(default),
+            choices=choices,
+            metavar=None if choices else type(default).__name__.upper(),
+            help=help_text,
+        )
+
+
+def config_flags_markdown() -> str:
+    """The table of generated config flags for docs/cli.md (a test keeps the page in step)."""
+    from a3c.config import field_choices, field_docs
+
+    parser = argparse.ArgumentParser()
+    _add_run_options(parser)
+    taken = {action.dest for action in parser._actions}
+    rows = ["| flag | `seed` preset | what it sets |", "|---|---|---|"]
+    for field in dataclasses.fields(Config):
+        if field.name in taken or field.name == "preset":
+            continue
+        default = getattr(_DEFAULTS, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(default, bool):
+            flag = f"{flag}, --no-{flag[2:]}"
+        elif choices := field_choices(field.name):
+            flag = f"{flag} {{{','.join(choices)}}}"
+        else:
+            flag = f"{flag} {type(default).__name__.upper()}"
+        rows.append(f"| `{flag}` | `{default}` | {field_docs()[field.name].replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The config values given on the command line (None: not given)."""
+    return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Config)}
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = {k: v for k, v in _overrides(args).items() if k != "preset"}
     try:
         return make_config(args.preset or "seed", args.config, overrides)
     except ConfigError as err:
@@ -137,18 +190,7 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
                 "the file is damaged"
             )
         overrides: dict[str, Any] = read_toml(args.config) if args.config else {}
-        overrides.update(
-            {
-                "preset": args.preset,
-                "env_id": args.env_id,
-                "policy": args.policy,
-                "workers": args.workers,
-                "envs_per_worker": args.envs_per_worker,
-                "learners_per_process": args.learners_per_process,
-                "seed": args.seed,
-                "frames": args.frames,
-            }
-        )
+        overrides.update(_overrides(args))
         cfg, changes = resume_config(stored, overrides)
     except (CheckpointError, ConfigError) as err:
         _fail(str(err))
@@ -197,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the learners as threads of one process, for debugging (slow)",
     )
+    _add_config_options(train)
     train.set_defaults(handler=_train)
 
     bench = sub.add_parser(
@@ -219,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds of training before measuring (default: 10)",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_config_options(bench)
     bench.set_defaults(handler=_bench)
 
     evaluate = sub.add_parser(
@@ -650,7 +694,7 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        cfg = _config(args, {"frames": args.frames})
+        cfg = _config(args)
         run_dir = args.run_dir or default_run_dir(cfg)
         try:
             prepare_run_dir(run_dir)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import itertools
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -225,6 +230,29 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),
 }
+
+
+@functools.cache
+def field_docs() -> dict[str, str]:
+    """Each Config field's docstring (the string under it in the class body), on one line."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Config)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The values a field of a Literal type may take (None for other fields)."""
+    return _CHOICES.get(name)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -491,6 +519,8 @@ __all__ = [
     "ConfigError",
     "check_game_fit",
     "config_from_dict",
+    "field_choices",
+    "field_docs",
     "fit_to_game",
     "learner_groups",
     "make_config",

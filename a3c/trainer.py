@@ -264,7 +264,6 @@ class Trainer:
         row = {
             **health.fields(),
             "updates": int(snapshot["optimizer"]["updates"]),
-            "frames_per_second": round(state.fps, 1),
             "wall_s": round(state.wall(time.monotonic()), 3),
         }
         logger.health(frames, row)

@@ -1,5 +1,6 @@
 """Presets, config files and the one validation step; bad input exits 2 with one clear line."""
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,25 @@ def test_a_config_stored_before_init_and_rms_init_existed_keeps_their_old_meanin
     del stored["init"], stored["rms_init"]
     cfg = config_from_dict(stored)
     assert (cfg.init, cfg.rms_init) == ("glorot", 0.0)
+
+
+def test_every_config_key_is_a_flag_and_the_flags_reach_the_run() -> None:
+    """Generated from Config: a new field gets its flag with no other change."""
+    import dataclasses
+
+    from a3c.cli import _config, build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(
+        ["train", "--preset", "atari", "--env", "Pong", "--t-max", "5", "--rms-eps", "1e-3",
+         "--no-terminal-on-life-loss", "--pixel-input", "scale", "--lr", "7e-4"]
+    )  # fmt: skip
+    cfg = _config(args)
+    assert (cfg.t_max, cfg.rms_eps, cfg.terminal_on_life_loss) == (5, 1e-3, False)
+    assert (cfg.pixel_input, cfg.lr, cfg.preset) == ("scale", 7e-4, "atari")
+    assert cfg.rms_eps_inside_sqrt  # not given: the preset's
+    train = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    dests = {a.dest for a in train.choices["train"]._actions}
+    assert {f.name for f in dataclasses.fields(cfg)} - {"preset"} <= dests
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--pixel-input", "whiten"])

@@ -41,3 +41,11 @@ def test_relative_links_in_the_docs_resolve() -> None:
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+def test_the_config_flag_table_is_current() -> None:
+    from a3c.cli import config_flags_markdown
+
+    page = (ROOT / "docs" / "cli.md").read_text()
+    block = page.split("<!-- config-flags -->\n")[1].split("\n<!-- /config-flags -->")[0]
+    assert block == config_flags_markdown(), "regenerate the table in docs/cli.md (see there)"

@@ -196,10 +196,16 @@ def test_resume_after_newer_records_counts_every_game_once(
     assert frames == sorted(frames) and frames[-1] >= N
     assert _latest(run)["episodes"] == len(rows)
     with open(run / "train.csv") as fh:
-        train_frames = [int(r["frames"]) for r in csv.DictReader(fh)]
-    assert train_frames == sorted(train_frames) and train_frames[-1] >= N
+        train_rows = list(csv.DictReader(fh))
+    every = [int(r["frames"]) for r in train_rows]
+    assert every == sorted(every) and every[-1] >= N
+    # Health measurements are rows of their own, without a throughput figure.
+    train_frames = [int(r["frames"]) for r in train_rows if r["frames_per_second"]]
+    health_frames = [int(r["frames"]) for r in train_rows if r["dead_conv1"]]
+    assert len(health_frames) >= 3  # each segment's start and end
 
     events = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
     events.Reload()
     assert [e.step for e in events.Scalars("episode/score")] == frames
     assert [e.step for e in events.Scalars("perf/frames_per_second")] == train_frames
+    assert [e.step for e in events.Scalars("health/dead_conv1")] == health_frames
