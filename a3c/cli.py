@@ -167,10 +167,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str, Any]]:
     """The checkpoint to continue, its config with the safe overrides, and those overrides."""
-    import torch
 
     from a3c.checkpoint import CheckpointError, list_checkpoints, load_network
     from a3c.config import read_toml, resume_config
+    from a3c.optim import OPTIMIZERS
 
     run_dir: Path = args.resume
     if args.run_dir is not None and args.run_dir.resolve() != run_dir.resolve():
@@ -181,12 +181,11 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
     try:
         # The same checks as evaluate: a checkpoint whose network does not fit its game is refused.
         model, stored, ckpt = load_network(found[-1])
-        optimizer = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
-        square_avg = optimizer.get("square_avg")
         size = sum(p.numel() for p in model.parameters())
-        if not isinstance(square_avg, torch.Tensor) or tuple(square_avg.shape) != (size,):
+        problem = OPTIMIZERS[stored.optimizer].check_state(ckpt["optimizer"], size)
+        if problem is not None:
             raise CheckpointError(
-                f"{str(found[-1])!r}: its optimizer state does not fit its network; "
+                f"{str(found[-1])!r}: {problem}, so it does not fit its network; "
                 "the file is damaged"
             )
         overrides: dict[str, Any] = read_toml(args.config) if args.config else {}

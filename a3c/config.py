@@ -27,6 +27,7 @@ Policy = Literal["ff", "lstm"]
 Precision = Literal["float32", "bfloat16"]
 Init = Literal["glorot", "orthogonal", "torch"]
 Resize = Literal["bilinear", "area"]
+OptimizerName = Literal["rmsprop", "adam"]
 PixelInput = Literal["scale", "centre"]
 
 
@@ -111,8 +112,11 @@ class Config:
     """Arithmetic of the learning pass: 'bfloat16' autocast is faster on CPUs with bf16 units."""
     max_grad_norm: float = 0.0
     """Clip the gradient's global norm to this (0 disables)."""
+    optimizer: OptimizerName = "rmsprop"
+    """The shared optimizer: 'rmsprop' (the A3C paper's shared RMSprop, the rms_* keys) or
+    'adam' (shared Adam, as ikostrikov/pytorch-a3c; the adam_* keys)."""
     lr: float = 2.5e-4
-    """RMSprop learning rate."""
+    """Learning rate of the optimizer."""
     lr_schedule: LrSchedule = "constant"
     """'linear' anneals the learning rate to 0 over `frames`."""
     rms_alpha: float = 0.99
@@ -125,6 +129,12 @@ class Config:
     """Starting value of RMSprop's mean square v: 0 as Keras and torch.optim; 1 as TensorFlow
     and SB3's RMSpropTFLike, whose first steps are then small and grow as v decays to the
     gradients' scale (with v = 0 and a small eps the first steps are ~10 × lr on every weight)."""
+    adam_beta1: float = 0.9
+    """Adam's decay of the gradient's running mean."""
+    adam_beta2: float = 0.999
+    """Adam's decay of the squared gradient's running mean."""
+    adam_eps: float = 1e-8
+    """Adam's epsilon, added to the root of the squared mean."""
 
     # Files and logging.
     checkpoint_interval_s: float = 600.0
@@ -227,6 +237,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "policy": ("ff", "lstm"),
     "init": ("glorot", "orthogonal", "torch"),
     "pixel_input": ("scale", "centre"),
+    "optimizer": ("rmsprop", "adam"),
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),
 }
@@ -399,6 +410,10 @@ def validate(cfg: Config) -> None:
     need(math.isfinite(cfg.lr) and cfg.lr > 0, f"lr = {cfg.lr} must be a positive number")
     need(0.0 <= cfg.rms_alpha < 1.0, f"rms_alpha = {cfg.rms_alpha} must be in [0, 1)")
     need(cfg.rms_eps > 0, f"rms_eps = {cfg.rms_eps} must be > 0")
+    for name in ("adam_beta1", "adam_beta2"):
+        value = getattr(cfg, name)
+        need(0.0 <= value < 1.0, f"{name} = {value} must be in [0, 1)")
+    need(cfg.adam_eps > 0, f"adam_eps = {cfg.adam_eps} must be > 0")
     need(
         math.isfinite(cfg.rms_init) and cfg.rms_init >= 0,
         f"rms_init = {cfg.rms_init} must be a number >= 0",

@@ -15,7 +15,7 @@ from torch import nn
 
 from a3c.config import Config
 from a3c.model import ActorCritic, build_model, network_shape
-from a3c.optim import learning_rate, rmsprop_step_
+from a3c.optim import SharedOptimizer, make_optimizer
 
 
 class ServerLost(RuntimeError):
@@ -60,13 +60,14 @@ class GlobalServer(ParameterServer, Protocol):
         ...
 
     def state(self) -> dict[str, Any]:
-        """{"model": state_dict, "optimizer": {"square_avg", "updates"}, "frames"}."""
+        """{"model": state_dict, "optimizer": {its statistics..., "updates"}, "frames"}."""
         ...
 
     def load_state(
-        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+        self, model: dict[str, torch.Tensor], optimizer: dict[str, Any], frames: int, updates: int
     ) -> None:
-        """Restore parameters, optimizer statistics and counters (before learners start)."""
+        """Restore parameters, optimizer statistics (a `state()["optimizer"]`) and counters
+        (before learners start)."""
         ...
 
 
@@ -107,24 +108,36 @@ class SharedParameterServer:
         self.params = params.share_memory_()
         # flatten_module_ made the module's parameters views of `params` before it moved to shared
         # memory; share_memory_ moves storage in place, so the views follow.
-        self.square_avg = torch.full_like(self.params, cfg.rms_init).share_memory_()
+        self.optimizer: SharedOptimizer = make_optimizer(cfg, len(self.params))
         # Columns [frames, updates]; row i belongs to the learner group whose first id is i, the
         # last row to this process (the counts a resumed run starts from).
         self.counters = torch.zeros((cfg.workers + 1, 2), dtype=torch.int64).share_memory_()
         self._row = cfg.workers
-        self._scratch: torch.Tensor | None = None  # per process, made on first push
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["model"] = None  # learners build their own; the flat tensors are what is shared
-        state["_scratch"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # In a learner process: what arrived must be the trainer's memory, not a copy.
+        self.__dict__.update(state)
+        self.assert_shared()
+
+    def assert_shared(self) -> None:
+        """Fail loudly if the parameters, counters or optimizer statistics are not in shared
+        memory: a learner would then train a private copy while the run learned nothing."""
+        for name in ("params", "counters"):
+            if not getattr(self, name).is_shared():
+                raise AssertionError(f"the parameter server's {name} are not in shared memory")
+        self.optimizer.assert_shared()
 
     def for_learners(self, learner_ids: list[int]) -> SharedParameterServer:
         """A handle on the same shared tensors that counts into the row of `learner_ids`."""
         bound = copy.copy(self)
         bound.model = None
-        bound._scratch = None
+        bound.optimizer = copy.copy(self.optimizer)  # the same shared statistics, own scratch
+        bound.optimizer._scratch = None
         bound._row = learner_ids[0]
         return bound
 
@@ -132,20 +145,7 @@ class SharedParameterServer:
         out.copy_(self.params)
 
     def push(self, grad: torch.Tensor, frames: int) -> int:
-        cfg = self.cfg
-        lr = learning_rate(cfg.lr, cfg.lr_schedule, self.frames(), cfg.frames)
-        if self._scratch is None:
-            self._scratch = torch.empty_like(self.params)
-        rmsprop_step_(
-            self.params,
-            grad,
-            self.square_avg,
-            lr,
-            cfg.rms_alpha,
-            cfg.rms_eps,
-            cfg.rms_eps_inside_sqrt,
-            self._scratch,
-        )
+        self.optimizer.step(self.params, grad, self.frames())
         self.counters[self._row, 1] += 1
         return self.add_frames(frames)
 
@@ -166,17 +166,17 @@ class SharedParameterServer:
         assert self.model is not None, "state() is only available in the process that owns it"
         return {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-            "optimizer": {"square_avg": self.square_avg.clone(), "updates": self.updates()},
+            "optimizer": {**self.optimizer.state_dict(), "updates": self.updates()},
             "frames": self.frames(),
         }
 
     def load_state(
-        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+        self, model: dict[str, torch.Tensor], optimizer: dict[str, Any], frames: int, updates: int
     ) -> None:
         """Restore parameters, optimizer statistics and counters (before learners start)."""
         assert self.model is not None
         self.model.load_state_dict(model)
-        self.square_avg.copy_(square_avg)
+        self.optimizer.load_state_dict(optimizer)
         self.counters.zero_()
         self.counters[-1, 0] = frames
         self.counters[-1, 1] = updates

@@ -158,7 +158,7 @@ class Trainer:
             ckpt = self.resume
             server.load_state(
                 ckpt["model"],
-                ckpt["optimizer"]["square_avg"],
+                ckpt["optimizer"],
                 ckpt["frames"],
                 ckpt["optimizer"]["updates"],
             )

@@ -58,14 +58,14 @@ def test_the_paper_presets_optimizer_through_the_shared_server() -> None:
     server = SharedParameterServer(cfg)
     at = cfg.frames // 4
     square_avg = torch.linspace(1e-4, 2e-2, len(server.params))
-    server.load_state(server.state()["model"], square_avg, at, 10)
-    params, v = server.params.clone(), server.square_avg.clone()
+    server.load_state(server.state()["model"], {"square_avg": square_avg}, at, 10)
+    params, v = server.params.clone(), server.optimizer.square_avg.clone()
     grad = torch.linspace(-0.05, 0.04, len(params))
     assert server.push(grad, 80) == at + 80
     v_expected = cfg.rms_alpha * v + (1 - cfg.rms_alpha) * grad.square()
     lr = 0.75 * cfg.lr
     params_expected = params - lr * grad / (v_expected + cfg.rms_eps).sqrt()
-    torch.testing.assert_close(server.square_avg, v_expected, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(server.optimizer.square_avg, v_expected, rtol=1e-6, atol=1e-12)
     torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
     # ε outside the root would have moved the weights about 3 times as far: not within tolerance.
     outside = params - lr * grad / (v_expected.sqrt() + cfg.rms_eps)
@@ -82,8 +82,59 @@ def test_rmsprop_statistics_start_at_rms_init() -> None:
     for start, first_step in ((0.0, 10 * lr), (1.0, lr * g / (0.99 + 0.01 * g**2) ** 0.5)):
         overrides = {"rms_init": start, "lr": lr, "rms_eps": 1e-12, "rms_eps_inside_sqrt": True}
         server = SharedParameterServer(make_config("seed", overrides=overrides))
-        assert torch.all(server.square_avg == start) and server.square_avg.is_shared()
+        assert (
+            torch.all(server.optimizer.square_avg == start)
+            and server.optimizer.square_avg.is_shared()
+        )
         before = server.params.clone()
         server.push(torch.full_like(server.params, g), frames=80)
         moved = before - server.params
         assert torch.allclose(moved, torch.full_like(before, first_step), rtol=1e-3)
+
+
+def test_adam_matches_torch_optim_adam() -> None:
+    from a3c.optim import adam_step_
+
+    torch.manual_seed(0)
+    ours = torch.randn(50)
+    theirs = ours.clone().requires_grad_(True)
+    opt = torch.optim.Adam([theirs], lr=0.01, betas=(0.8, 0.95), eps=1e-6)
+    m, v = torch.zeros(50), torch.zeros(50)
+    for step in range(1, 6):
+        grad = torch.randn(50)
+        adam_step_(ours, grad, m, v, step, lr=0.01, betas=(0.8, 0.95), eps=1e-6)
+        theirs.grad = grad.clone()
+        opt.step()
+    assert torch.allclose(ours, theirs.detach(), atol=1e-6)
+    assert torch.allclose(m, opt.state[theirs]["exp_avg"])
+    assert torch.allclose(v, opt.state[theirs]["exp_avg_sq"])
+
+
+def test_shared_adam_through_the_server_and_back_from_its_state() -> None:
+    """`optimizer = "adam"` is one name: the server steps it, its statistics are shared, its
+    state goes to a checkpoint and comes back, and a state that does not fit is refused."""
+    from a3c.config import make_config
+    from a3c.optim import SharedAdam
+    from a3c.server import SharedParameterServer
+
+    cfg = make_config("seed", overrides={"optimizer": "adam", "lr": 1e-3, "workers": 1})
+    server = SharedParameterServer(cfg)
+    assert isinstance(server.optimizer, SharedAdam)
+    server.assert_shared()
+    before = server.params.clone()
+    signs = torch.ones(len(before))
+    signs[1::2] = -1.0
+    grad = torch.linspace(0.1, 1.0, len(before)) * signs
+    server.push(grad, 80)
+    # Adam's first step moves every weight by lr against its gradient's sign (where it is not 0).
+    moved = before - server.params
+    assert torch.allclose(moved, 1e-3 * grad.sign(), atol=1e-6)
+    state = server.state()
+    assert state["optimizer"]["steps"].tolist() == [1.0] and state["optimizer"]["updates"] == 1
+    again = SharedParameterServer(cfg)
+    again.load_state(state["model"], state["optimizer"], state["frames"], 1)
+    assert torch.equal(again.params, server.params)
+    assert torch.equal(again.optimizer.exp_avg_sq, server.optimizer.exp_avg_sq)
+    with pytest.raises(ValueError, match="exp_avg"):
+        again.optimizer.load_state_dict({"square_avg": torch.zeros(len(before))})
+    assert SharedAdam.check_state({**state["optimizer"], "steps": torch.zeros(3)}, len(before))

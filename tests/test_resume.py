@@ -133,7 +133,7 @@ def test_the_first_push_after_loading_uses_the_loaded_state_and_schedule(tmp_pat
     server = SharedParameterServer(cfg)
     fresh = server.params.clone()
     server.load_state(
-        ckpt["model"], ckpt["optimizer"]["square_avg"], ckpt["frames"], ckpt["optimizer"]["updates"]
+        ckpt["model"], ckpt["optimizer"], ckpt["frames"], ckpt["optimizer"]["updates"]
     )
     state = server.state()
     for name, weights in ckpt["model"].items():
@@ -142,14 +142,14 @@ def test_the_first_push_after_loading_uses_the_loaded_state_and_schedule(tmp_pat
     assert (state["frames"], server.updates()) == (ckpt["frames"], ckpt["optimizer"]["updates"])
     assert not torch.equal(server.params, fresh)  # the loaded weights are not the initial ones
 
-    params, v = server.params.clone(), server.square_avg.clone()
+    params, v = server.params.clone(), server.optimizer.square_avg.clone()
     grad = torch.linspace(-0.02, 0.03, len(params))
     lr = 7e-4 * (1 - ckpt["frames"] / N)  # about half the base rate, not 7e-4 and not 0
     assert 2e-4 < lr < 5e-4
     assert server.push(grad, 100) == ckpt["frames"] + 100
     v_expected = cfg.rms_alpha * v + (1 - cfg.rms_alpha) * grad.square()
     params_expected = params - lr * grad / (v_expected.sqrt() + cfg.rms_eps)  # Keras: ε outside
-    torch.testing.assert_close(server.square_avg, v_expected, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(server.optimizer.square_avg, v_expected, rtol=1e-6, atol=1e-12)
     torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
     assert server.updates() == ckpt["optimizer"]["updates"] + 1
 
@@ -209,3 +209,24 @@ def test_resume_after_newer_records_counts_every_game_once(
     assert [e.step for e in events.Scalars("episode/score")] == frames
     assert [e.step for e in events.Scalars("perf/frames_per_second")] == train_frames
     assert [e.step for e in events.Scalars("health/dead_conv1")] == health_frames
+
+
+def test_a_run_with_shared_adam_resumes_with_its_statistics(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    common = ("--workers", "1", "--learners-per-process", "1", "--optimizer", "adam")
+    first = run_a3c("train", "--frames", "2000", "--run-dir", str(run), *common)
+    assert first.returncode == 0, first.stderr
+    stopped = _latest(run)
+    assert stopped["optimizer"]["steps"].item() == stopped["optimizer"]["updates"] > 0
+    again = run_a3c("train", "--resume", str(run), "--frames", "4000")
+    assert again.returncode == 0, again.stderr
+    done = _latest(run)
+    assert done["optimizer"]["steps"].item() == done["optimizer"]["updates"]
+    assert done["optimizer"]["updates"] > stopped["optimizer"]["updates"]
+    # A checkpoint whose Adam state was cut off is refused, with the file as it was.
+    ckpt = list_checkpoints(run / "checkpoints")[-1]
+    data = torch.load(ckpt, weights_only=True)
+    del data["optimizer"]["exp_avg"]
+    torch.save(data, ckpt)
+    refused = run_a3c("train", "--resume", str(run), "--frames", "6000")
+    assert refused.returncode == 2 and "its adam state has no exp_avg" in refused.stderr

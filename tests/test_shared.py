@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 
+import pytest
 import torch
 
 from a3c.backends.local import _CONTEXT, LocalBackend
@@ -33,7 +34,7 @@ def test_flat_views_alias_the_module() -> None:
 def test_global_state_is_in_shared_memory() -> None:
     server = _server()
     assert server.params.is_shared()
-    assert server.square_avg.is_shared()
+    assert server.optimizer.square_avg.is_shared()
     assert server.counters.is_shared()
     # The global module's parameters are views of the shared flat tensor.
     assert server.model is not None
@@ -59,7 +60,7 @@ def test_a_push_in_another_process_changes_what_this_one_reads() -> None:
     proc.join(timeout=60)
     assert proc.exitcode == 0 and changed_there > 0
     assert not torch.equal(server.params, before)  # the parent reads the child's update
-    assert (server.square_avg > 0).all()  # and the shared optimizer statistics
+    assert (server.optimizer.square_avg > 0).all()  # and the shared optimizer statistics
     assert server.frames() == 80 and server.updates() == 1
 
 
@@ -93,7 +94,9 @@ def test_counters_need_no_lock_and_lose_no_counts() -> None:
     """Each learner process counts into its own row: concurrent adds never collide."""
     server = _server(workers=4, learners_per_process=2)
     assert server.model is not None
-    server.load_state(server.model.state_dict(), server.square_avg, frames=1000, updates=7)
+    server.load_state(
+        server.model.state_dict(), server.optimizer.state_dict(), frames=1000, updates=7
+    )
     procs = [
         _CONTEXT.Process(target=_count, args=(server.for_learners(ids), 20_000))
         for ids in ([0, 1], [2, 3])
@@ -123,3 +126,27 @@ def test_a_learner_killed_while_counting_cannot_stall_the_others() -> None:
     survivor.join(timeout=10)  # a lock held by the dead process would block it for ever
     assert not survivor.is_alive()
     assert server.counters[1, 0] == 3
+
+
+def test_adams_statistics_are_shared_with_a_learner_process_too() -> None:
+    server = _server(optimizer="adam")
+    results = _CONTEXT.Queue()
+    proc = _CONTEXT.Process(target=_push_once, args=(server, results))
+    proc.start()
+    assert results.get(timeout=60) > 0
+    proc.join(timeout=60)
+    assert proc.exitcode == 0
+    assert server.optimizer.steps.tolist() == [1.0]  # the child's step, seen here
+    assert (server.optimizer.exp_avg_sq > 0).all()
+
+
+def test_a_server_whose_tensors_are_not_shared_is_refused_in_the_learner() -> None:
+    server = _server()
+    server.assert_shared()
+    server.optimizer.square_avg = torch.zeros_like(server.params)  # a private copy
+    with pytest.raises(AssertionError, match="square_avg is not in shared memory"):
+        server.assert_shared()
+    # What a learner process does on receiving the server: it checks before anything else.
+    arriving = SharedParameterServer.__new__(SharedParameterServer)
+    with pytest.raises(AssertionError, match="square_avg is not in shared memory"):
+        arriving.__setstate__(server.__getstate__())

@@ -73,9 +73,9 @@ class ParameterServerActor:
         return self.server.state()
 
     def load_state(
-        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+        self, model: dict[str, torch.Tensor], optimizer: dict[str, Any], frames: int, updates: int
     ) -> None:
-        self.server.load_state(model, square_avg, frames, updates)
+        self.server.load_state(model, optimizer, frames, updates)
 
     def request_stop(self) -> None:
         self.stopping = True
@@ -119,9 +119,9 @@ class RayServer:
         return state
 
     def load_state(
-        self, model: dict[str, torch.Tensor], square_avg: torch.Tensor, frames: int, updates: int
+        self, model: dict[str, torch.Tensor], optimizer: dict[str, Any], frames: int, updates: int
     ) -> None:
-        self._call("load_state", model, square_avg, frames, updates)
+        self._call("load_state", model, optimizer, frames, updates)
 
     def for_learners(self, learner_ids: list[int]) -> RayServer:
         return self
