@@ -144,24 +144,33 @@ def test_screens_come_from_the_runs_own_game_and_are_the_same_every_time() -> No
     assert health.layers[0].units == 16
 
 
-def test_diagnose_names_the_dead_layer_of_the_shipped_pong_agent(
-    capsys: pytest.CaptureFixture[str],
+def test_diagnose_names_a_dead_layer_and_passes_a_seeing_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pong, breakout = ROOT / "models/pong-a3c-atari-20M.pt", ROOT / "models/breakout-a3c-v5-150M.pt"
+    """The shipped Breakout agent sees; a copy of it with its first layer killed by hand (as
+    Pong's optimizer used to do) is named blind. Both are readable checkpoints: exit 0."""
+    breakout = ROOT / "models/breakout-a3c-v5-150M.pt"
+    data = torch.load(breakout, weights_only=True)
+    data["model"]["trunk.0.bias"].fill_(-1000.0)
+    blind = tmp_path / "blind.pt"
+    torch.save(data, blind)
     with pytest.raises(SystemExit) as done:
-        main(["diagnose", str(pong), str(breakout)])
-    assert done.value.code == 0  # readable checkpoints, blind or not
+        main(["diagnose", str(breakout), str(blind)])
+    assert done.value.code == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith(f"{pong} (ALE/Pong-v5, 20,000,304 frames): conv1 15/16 dead")
-    assert out[1] == "  warning: first convolution: 15 of 16 filters dead"
-    assert out[2].startswith(f"{breakout} (ALE/Breakout-v5") and "conv1 0/16 dead" in out[2]
-    assert len(out) == 3  # the Breakout agent sees: no warning
+    assert out[0].startswith(f"{breakout} (ALE/Breakout-v5, 150,000,418 frames): conv1 0/16 dead")
+    assert out[1].startswith(f"{blind} (ALE/Breakout-v5") and "conv1 16/16 dead" in out[1]
+    assert out[2] == "  warning: first convolution: 16 of 16 filters dead"
+    assert out[-1] == (
+        "  warning: the network cannot see: policy and value are the same on every screen"
+    )
 
     with pytest.raises(SystemExit) as done:
-        main(["diagnose", "--json", str(pong)])
+        main(["diagnose", "--json", str(blind)])
     row = json.loads(capsys.readouterr().out)
-    assert row["layers"]["conv1"] == {"dead": 15, "of": 16}
-    assert row["problems"] == ["first convolution: 15 of 16 filters dead"]
+    assert row["layers"]["conv1"] == {"dead": 16, "of": 16}
+    assert row["problems"][0] == "first convolution: 16 of 16 filters dead"
+    assert row["logit_spread"] == 0.0 and row["value_spread"] == 0.0
 
 
 def test_diagnose_refuses_a_file_that_is_not_a_checkpoint(
