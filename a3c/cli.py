@@ -181,6 +181,11 @@ def _resume(args: argparse.Namespace) -> tuple[Config, dict[str, Any], dict[str,
     try:
         # The same checks as evaluate: a checkpoint whose network does not fit its game is refused.
         model, stored, ckpt = load_network(found[-1])
+        if "optimizer" not in ckpt:
+            raise CheckpointError(
+                f"{str(found[-1])!r} holds no optimizer state (a model exported to ship): it "
+                "can be evaluated, played and diagnosed, not resumed"
+            )
         size = sum(p.numel() for p in model.parameters())
         problem = OPTIMIZERS[stored.optimizer].check_state(ckpt["optimizer"], size)
         if problem is not None:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -208,3 +209,25 @@ def test_a_ray_address_with_no_cluster_fails_at_once_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"a3c: error: {needle}")
     assert not (tmp_path / "r").exists()
+
+
+def test_an_exported_model_plays_but_does_not_resume(run: Path, tmp_path: Path) -> None:
+    """Shipped models carry no optimizer state (half the file): everything that reads a
+    network takes them, and resuming from one is refused with one line."""
+    from a3c.agent import Agent
+    from a3c.checkpoint import export_model
+
+    copy = _copy_run(run, tmp_path / "exported")
+    path = list_checkpoints(copy / "checkpoints")[-1]
+    model = tmp_path / "model.pt"
+    export_model(path, model)
+    assert "optimizer" not in torch.load(model, weights_only=True)
+    assert model.stat().st_size < 0.6 * path.stat().st_size
+    agent = Agent.load(model)
+    assert agent.act(np.zeros((2, 4, 84, 84), np.uint8)).shape == (2,)
+    result = run_a3c("diagnose", str(model))
+    assert result.returncode == 0 and "conv1" in result.stdout
+    export_model(path, path)  # as if the run's own checkpoint had been exported
+    _one_error_line(
+        run_a3c("train", "--resume", str(copy), "--frames", "5000"), "holds no optimizer state"
+    )
