@@ -190,14 +190,15 @@ def test_every_config_key_is_a_flag_and_the_flags_reach_the_run() -> None:
     """Generated from Config: a new field gets its flag with no other change."""
     import dataclasses
 
-    from a3c.cli import _config, build_parser
+    from a3c.cli import build_parser
+    from a3c.cli.options import config_from
 
     parser = build_parser()
     args = parser.parse_args(
         ["train", "--preset", "atari", "--env", "Pong", "--t-max", "5", "--rms-eps", "1e-3",
          "--no-terminal-on-life-loss", "--pixel-input", "scale", "--lr", "7e-4"]
     )  # fmt: skip
-    cfg = _config(args)
+    cfg = config_from(args)
     assert (cfg.t_max, cfg.rms_eps, cfg.terminal_on_life_loss) == (5, 1e-3, False)
     assert (cfg.pixel_input, cfg.lr, cfg.preset) == ("scale", 7e-4, "atari")
     assert cfg.rms_eps_inside_sqrt  # not given: the preset's

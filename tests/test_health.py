@@ -224,12 +224,12 @@ def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
 def test_the_progress_output_shows_a_warning_at_once_and_repeats_it_rarely(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import a3c.cli as cli
+    import a3c.cli.output as output
     from a3c.trainer import Progress
 
     now = [1000.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: now[0])
-    line = cli.ProgressLine()
+    monkeypatch.setattr(output.time, "monotonic", lambda: now[0])
+    line = output.ProgressLine()
 
     def show(warning: str | None) -> list[str]:
         line(Progress(10, 100, 1.0, 0, None, 1.0, warning))
