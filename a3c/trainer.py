@@ -166,6 +166,9 @@ class Trainer:
             state.wall_before = float(ckpt.get("wall_s", 0.0))  # older checkpoints lack it
             resumed_at = state.start_frames = int(ckpt["frames"])
         self._screens: torch.Tensor | None = None  # collected while the learners start
+        # The first measurement is of the weights the run starts from, read before any learner
+        # can update them (collecting the screens takes longer than the first updates).
+        self._start_snapshot: dict[str, Any] | None = server.state()
         self._health_model = build_model(self.cfg)
         self._health_watch = HealthWatch()
         self._health_off = False
@@ -249,7 +252,8 @@ class Trainer:
         try:
             if self._screens is None:  # the same screens for every run of the game
                 self._screens = collect_screens(self.cfg)
-            snapshot = server.state()  # the weights and the frames they were read at
+            snapshot = self._start_snapshot or server.state()  # weights, frames they were read at
+            self._start_snapshot = None
             self._health_model.load_state_dict(snapshot["model"])
             health = measure_health(self._health_model, self._screens)
         except ServerLost:
