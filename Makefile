@@ -21,8 +21,8 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
-	$(BIN)/ruff check a3c tests benchmarks
-	$(BIN)/ruff format --check a3c tests benchmarks
+	$(BIN)/ruff check a3c tests benchmarks experiments
+	$(BIN)/ruff format --check a3c tests benchmarks experiments
 	$(BIN)/mypy
 
 ## Training throughput on this machine (ARGS="--json --seconds 30").

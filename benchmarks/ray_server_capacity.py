@@ -16,6 +16,7 @@ import json
 import logging
 import resource
 import time
+from typing import Any
 
 import numpy as np
 import ray
@@ -61,8 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     ray.init(include_dashboard=False, logging_level=logging.WARNING)
     cfg = Config(workers=args.learners_per_process, learners_per_process=args.learners_per_process)
-    server = ray.remote(MeteredServer).options(num_cpus=0).remote(cfg)
-    client = Client.remote(server)
+    server: Any = ray.remote(MeteredServer).options(num_cpus=0).remote(cfg)
+    client: Any = Client.remote(server)  # type: ignore[attr-defined]  # ray.remote's wrapper
     ray.get(client.hammer.remote(args.learners_per_process, 2.0))  # warm up
     cpu0 = ray.get(server.cpu_seconds.remote())
     start = time.monotonic()

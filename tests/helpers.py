@@ -1,5 +1,7 @@
 """What several test files share: running the `a3c` command as a user would."""
 
+import contextlib
+import io
 import subprocess
 import sys
 from typing import Any
@@ -14,3 +16,19 @@ def run_a3c(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.Compl
         timeout=timeout,
         **kwargs,
     )
+
+
+def call_a3c(*args: str) -> subprocess.CompletedProcess[str]:
+    """`a3c ARGS…` in this process (no interpreter or torch start-up: for commands that end
+    before any training starts, such as refusals of bad input); output captured as text."""
+    from a3c.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        else:  # pragma: no cover - main always exits
+            code = 0
+    return subprocess.CompletedProcess(["a3c", *args], code, out.getvalue(), err.getvalue())

@@ -13,7 +13,7 @@ import torch
 from a3c.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from a3c.config import Config
 from a3c.trainer import Trainer
-from tests.helpers import run_a3c
+from tests.helpers import call_a3c, run_a3c
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -51,7 +51,7 @@ def test_bad_config_files(tmp_path: Path, command: str, toml: str, needle: str) 
     config = tmp_path / "c.toml"
     config.write_text(toml)
     extra = ["--run-dir", str(tmp_path / "r")] if command == "train" else ["--seconds", "1"]
-    _one_error_line(run_a3c(command, "--config", str(config), *extra), needle)
+    _one_error_line(call_a3c(command, "--config", str(config), *extra), needle)
     assert not (tmp_path / "r").exists()
 
 
@@ -61,7 +61,7 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     data = torch.load(path, weights_only=True)
     data["version"] = 99
     torch.save(data, path)
-    _one_error_line(run_a3c("train", "--resume", str(newer), "--frames", "5000"), "version 99")
+    _one_error_line(call_a3c("train", "--resume", str(newer), "--frames", "5000"), "version 99")
 
     other_net = _copy_run(run, tmp_path / "other-net")
     path = list_checkpoints(other_net / "checkpoints")[-1]
@@ -72,7 +72,7 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     save_checkpoint(path.parent, data, keep=1)
     before = {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()}
     _one_error_line(
-        run_a3c("train", "--resume", str(other_net), "--frames", "5000"), "do not fit the network"
+        call_a3c("train", "--resume", str(other_net), "--frames", "5000"), "do not fit the network"
     )
     assert {p.name: p.read_bytes() for p in (other_net / "checkpoints").iterdir()} == before
 
@@ -80,7 +80,7 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     path = list_checkpoints(not_ckpt / "checkpoints")[-1]
     path.write_bytes(b"not a checkpoint at all")
     _one_error_line(
-        run_a3c("train", "--resume", str(not_ckpt), "--frames", "5000"), "not a readable"
+        call_a3c("train", "--resume", str(not_ckpt), "--frames", "5000"), "not a readable"
     )
 
 
@@ -88,7 +88,7 @@ def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     _one_error_line(
-        run_a3c("train", "--run-dir", str(blocker / "run"), "--frames", "100"),
+        call_a3c("train", "--run-dir", str(blocker / "run"), "--frames", "100"),
         "cannot write run directory",
     )
     # Root ignores permission bits, so make the file the resume must append to a directory.
@@ -225,9 +225,9 @@ def test_an_exported_model_plays_but_does_not_resume(run: Path, tmp_path: Path) 
     assert model.stat().st_size < 0.6 * path.stat().st_size
     agent = Agent.load(model)
     assert agent.act(np.zeros((2, 4, 84, 84), np.uint8)).shape == (2,)
-    result = run_a3c("diagnose", str(model))
+    result = call_a3c("diagnose", str(model))
     assert result.returncode == 0 and "conv1" in result.stdout
     export_model(path, path)  # as if the run's own checkpoint had been exported
     _one_error_line(
-        run_a3c("train", "--resume", str(copy), "--frames", "5000"), "holds no optimizer state"
+        call_a3c("train", "--resume", str(copy), "--frames", "5000"), "holds no optimizer state"
     )

@@ -5,7 +5,7 @@ learner process (`--learners-per-process` = its learners) and all use the same s
 `--minutes` every arm is stopped with SIGINT (which writes its final checkpoint). The arms'
 config, episodes.csv and train.csv are copied to OUT/<arm>/, with a summary in OUT/summary.json.
 
-    .venv/bin/python benchmarks/paired_runs.py --out benchmarks/results/pairs-1 --minutes 60 \\
+    .venv/bin/python experiments/paired_runs.py --out experiments/results/pairs-1 --minutes 60 \\
         --preset v5 --seed 1 --frames 150000000 \\
         --arm base --arm "t20:t_max=20" --arm "nolife:terminal_on_life_loss=false"
 

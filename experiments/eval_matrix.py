@@ -4,8 +4,8 @@ Each cell is one `a3c evaluate ... --json` run, kept in
 OUT/<model>__<pipeline>__sticky<p>__<policy>.json (a cell whose file exists is read, not run
 again); the whole is printed as a markdown table:
 
-    .venv/bin/python benchmarks/eval_matrix.py models/breakout-a3c-seed-80M.pt \\
-        models/breakout-a3c-v5-150M.pt --episodes 100 --out benchmarks/results/eval-matrix
+    .venv/bin/python experiments/eval_matrix.py models/breakout-a3c-seed-80M.pt \\
+        models/breakout-a3c-v5-150M.pt --episodes 100 --out experiments/results/eval-matrix
 
 Cells run `--jobs` at a time (default 2, one per core of the machine this was written on).
 """

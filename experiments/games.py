@@ -8,8 +8,8 @@ Every step's result is cached under OUT (a finished step is read, not run again)
 model stands in for a run directory that is gone, so the script can be stopped and started again
 at any point; the table is printed at the end:
 
-    .venv/bin/python benchmarks/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
-        --preset atari --frames 20000000 --runs /tmp/games --out benchmarks/results/games \\
+    .venv/bin/python experiments/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
+        --preset atari --frames 20000000 --runs /tmp/games --out experiments/results/games \\
         --models models --plot docs/games.png
 
 Training takes both cores. Two games can train at once, one core each, with two invocations of

@@ -7,9 +7,9 @@ newest) is played through Gymnasium's pipeline with sticky actions 0.25, sampled
 Results are cached per checkpoint in OUT (as `eval_matrix.py` caches its cells), printed as a
 markdown table and written to OUT/sweep.csv; `--plot` draws them over the run's training curve.
 
-    .venv/bin/python benchmarks/checkpoint_sweep.py /tmp/longrun/archive/ckpt_*.pt \\
-        --every 10000000 --episodes 30 --out benchmarks/results/v5-long/sweep \\
-        --run benchmarks/results/v5-long --plot docs/v5-long-sweep.png
+    .venv/bin/python experiments/checkpoint_sweep.py /tmp/longrun/archive/ckpt_*.pt \\
+        --every 10000000 --episodes 30 --out experiments/results/v5-long/sweep \\
+        --run experiments/results/v5-long --plot docs/v5-long-sweep.png
 """
 
 from __future__ import annotations

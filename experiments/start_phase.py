@@ -6,8 +6,8 @@ counted in agent steps only ever saw phase 0. Reads `a3c evaluate --json` files 
 pipeline (their games record their no-op frames) and prints, per file and pooled, the mean score
 of the games at each phase:
 
-    .venv/bin/python benchmarks/start_phase.py \\
-        benchmarks/results/eval-matrix/*__gymnasium__*.json
+    .venv/bin/python experiments/start_phase.py \\
+        experiments/results/eval-matrix/*__gymnasium__*.json
 """
 
 from __future__ import annotations

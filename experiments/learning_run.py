@@ -1,6 +1,6 @@
 """Train on Breakout for a budget, then evaluate the final checkpoint; write the curve and scores.
 
-    .venv/bin/python benchmarks/learning_run.py --frames 80000000 --out benchmarks/results/NAME \\
+    .venv/bin/python experiments/learning_run.py --frames 80000000 --out experiments/results/NAME \\
         [--episodes 30] [-- extra `a3c train` options, e.g. --preset paper]
 
 Writes OUT/curve.png, OUT/evaluation.json and OUT/summary.json (frames, wall time, machine,

@@ -5,7 +5,7 @@ Every arm trains `ALE/Pong-v5` from the same seed for `--frames` with a health m
 `--health-s` seconds (the run's train.csv), and reports, at the first measurement at or past each
 of `--at`, the dead filters of the first convolution (of 16) and whether the network is blind:
 
-    .venv/bin/python benchmarks/first_layer.py bisect --seeds 1 --out benchmarks/results/first-layer
+    .venv/bin/python experiments/first_layer.py bisect --seeds 1 --out experiments/results/first-layer
 
 `bisect` is the ladder from PFRL's A3C settings to the `atari` preset, one change per rung;
 `fix` are the candidate fixes. Finished arms are read back from OUT/<arm>-s<seed>.json, so an
@@ -177,7 +177,7 @@ def main() -> None:
         "(../shared/reference/dead_filters.py: 200 screens of Gymnasium's pipeline)",
     )
     parser.add_argument("--runs", type=Path, default=Path("/tmp/first-layer-runs"))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/first-layer"))
+    parser.add_argument("--out", type=Path, default=Path("experiments/results/first-layer"))
     parser.add_argument("--table", action="store_true", help="print the finished arms, run none")
     args = parser.parse_args()
     if args.table:

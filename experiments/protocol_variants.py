@@ -8,8 +8,8 @@ built from Gymnasium's wrappers plus the few lines below; only `Agent` and the g
 `evaluate_gymnasium` are ours. Results are cached per cell in OUT as JSON and printed as a
 markdown table:
 
-    .venv/bin/python benchmarks/protocol_variants.py models/breakout-a3c-v5-150M.pt \\
-        --episodes 30 --out benchmarks/results/protocol-variants
+    .venv/bin/python experiments/protocol_variants.py models/breakout-a3c-v5-150M.pt \\
+        --episodes 30 --out experiments/results/protocol-variants
 """
 
 from __future__ import annotations

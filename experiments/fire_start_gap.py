@@ -4,8 +4,8 @@ relate each game's score to its number of start steps.
 The seed preset's training curve sits well below its evaluations, which start with no-ops; this
 measures how much of that gap the forced FIRE steps at the start of a game explain:
 
-    .venv/bin/python benchmarks/fire_start_gap.py models/breakout-a3c-seed-80M.pt --games 60 \\
-        --out benchmarks/results/seed-fire-starts/games.json
+    .venv/bin/python experiments/fire_start_gap.py models/breakout-a3c-seed-80M.pt --games 60 \\
+        --out experiments/results/seed-fire-starts/games.json
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plot several runs' learning curves and print mean scores per frame bucket.
 
-    .venv/bin/python benchmarks/compare_curves.py runs/a runs/b -o docs/curves.png \\
+    .venv/bin/python experiments/compare_curves.py runs/a runs/b -o docs/curves.png \\
         [--labels A B] [--window 100] [--frames 15000000] [--buckets 5]
 """
 
