@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 ARGS ?=
 
-.PHONY: train test bench lint clean
+.PHONY: train test test-fast bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ train: $(STAMP)
 ## Lint, types and the whole test suite.
 test: $(STAMP) lint
 	$(BIN)/pytest -q --durations=10
+
+## The fast tier (maths, config, environments, bad input; no training runs): under 90 s.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow" --durations=5
 
 lint: $(STAMP)
 	$(BIN)/ruff check a3c tests benchmarks experiments

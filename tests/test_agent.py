@@ -17,6 +17,8 @@ from a3c.learner import sample_actions
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # trains and plays whole games
+
 TINY = {"workers": 1, "learners_per_process": 1, "frames": 3000}
 
 

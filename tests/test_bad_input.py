@@ -84,6 +84,7 @@ def test_resume_refuses_bad_checkpoints(run: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -99,6 +100,7 @@ def test_unwritable_run_directories(run: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_resume_with_a_cut_off_metrics_row_keeps_the_rest(run: Path, tmp_path: Path) -> None:
     cut = _copy_run(run, tmp_path / "cut")
     episodes = cut / "episodes.csv"
@@ -116,6 +118,7 @@ def test_resume_with_a_cut_off_metrics_row_keeps_the_rest(run: Path, tmp_path: P
     assert all(len(line.split(",")) == len(kept[0].split(",")) for line in kept)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_foreign_metrics_file(run: Path, tmp_path: Path) -> None:
     foreign = _copy_run(run, tmp_path / "foreign")
     (foreign / "train.csv").write_text("time,loss\n1,2\n")
@@ -143,6 +146,7 @@ def _small_disk() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
 
 
+@pytest.mark.slow
 def test_full_disk_while_saving_keeps_the_previous_checkpoint(run: Path, tmp_path: Path) -> None:
     full = _copy_run(run, tmp_path / "full")
     previous = list_checkpoints(full / "checkpoints")

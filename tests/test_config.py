@@ -14,7 +14,7 @@ from a3c.config import (
     make_config,
     resume_config,
 )
-from tests.helpers import run_a3c
+from tests.helpers import call_a3c, run_a3c
 
 
 def test_seed_preset_is_the_seed() -> None:
@@ -132,7 +132,7 @@ def test_learner_groups() -> None:
 )
 def test_cli_bad_input_exits_2_with_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
     result = (
-        run_a3c(*args, "--run-dir", str(tmp_path / "r")) if args[0] == "train" else run_a3c(*args)
+        call_a3c(*args, "--run-dir", str(tmp_path / "r")) if args[0] == "train" else call_a3c(*args)
     )
     assert result.returncode == 2
     assert needle in result.stderr
@@ -143,7 +143,7 @@ def test_cli_bad_input_exits_2_with_one_line(args: list[str], needle: str, tmp_p
 def test_cli_negative_lr_in_config_file(tmp_path: Path) -> None:
     file = tmp_path / "c.toml"
     file.write_text("lr = -1e-3\n")
-    result = run_a3c("train", "--config", str(file), "--run-dir", str(tmp_path / "r"))
+    result = call_a3c("train", "--config", str(file), "--run-dir", str(tmp_path / "r"))
     assert result.returncode == 2
     assert result.stderr.strip() == "a3c: error: lr = -0.001 must be a positive number"
 
@@ -152,7 +152,7 @@ def test_run_dir_with_a_run_is_never_overwritten(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    result = run_a3c("train", "--run-dir", str(run), "--frames", "100")
+    result = call_a3c("train", "--run-dir", str(run), "--frames", "100")
     assert result.returncode == 2
     assert "already holds a run" in result.stderr
     assert (run / "config.json").read_text() == "{}"

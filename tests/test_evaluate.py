@@ -17,6 +17,8 @@ from a3c.evaluate import evaluate, evaluation_config
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # plays whole games in child processes
+
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

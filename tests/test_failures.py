@@ -20,6 +20,8 @@ from a3c.metrics import read_rows
 from a3c.trainer import LearnerFailed, Trainer
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # trains with learner processes and kills them
+
 
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)

@@ -22,6 +22,8 @@ from a3c.games import (
 from a3c.plot import run_game
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # starts every ROM and trains on real games
+
 # ale-py ships these ROMs, but ALE can only run them with two players (loading one alone ends
 # the process), and Gymnasium registers no single-player id for them.
 TWO_PLAYER_ROMS = {"combat", "joust", "maze_craze", "warlords"}

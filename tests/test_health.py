@@ -185,6 +185,7 @@ def test_diagnose_refuses_a_file_that_is_not_a_checkpoint(
     assert len(err) == 1 and err[0].startswith("a3c: error: ") and str(bad) in err[0]
 
 
+@pytest.mark.slow
 def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
     """A resumed run whose first layer is dead (killed here by hand, as Pong's optimizer used to
     do) warns at its first measurement, in the progress output and in its summary, and records

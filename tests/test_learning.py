@@ -4,10 +4,14 @@ import csv
 import statistics
 from pathlib import Path
 
+import pytest
+
 from a3c.checkpoint import list_checkpoints, load_network
 from a3c.config import learner_groups, make_config
 from a3c.evaluate import evaluate
 from a3c.trainer import Trainer
+
+pytestmark = pytest.mark.slow  # learning tests of a minute or more
 
 
 def test_a3c_solves_cartpole_v1_with_the_paper_presets_learning_settings(tmp_path: Path) -> None:

@@ -151,6 +151,7 @@ def _recall(policy: str, run: Path) -> list[float]:
         return [float(row["score"]) for row in csv.DictReader(fh)]
 
 
+@pytest.mark.slow
 def test_the_lstm_remembers_what_the_feed_forward_policy_cannot(tmp_path: Path) -> None:
     """a3c/Recall-v0: the rewarded action is shown only in a game's first observation. The
     LSTM learns to win nearly every game; the feed-forward policy cannot beat a coin toss."""
@@ -171,6 +172,7 @@ def lstm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_an_lstm_checkpoint_evaluates_plays_and_acts_everywhere(
     lstm_run: Path, tmp_path: Path
 ) -> None:
@@ -199,6 +201,7 @@ def test_an_lstm_checkpoint_evaluates_plays_and_acts_everywhere(
     assert not np.allclose(third[1], first[1])
 
 
+@pytest.mark.slow
 def test_an_lstm_run_resumes_exactly_continues_and_refuses_a_change_of_policy(
     lstm_run: Path,
 ) -> None:

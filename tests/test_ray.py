@@ -18,6 +18,8 @@ from a3c.config import Config
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # starts a Ray cluster
+
 ACTORS = ("ray::LearnerActor", "ray::ParameterServerActor", "ray::_QueueActor")
 
 

@@ -21,6 +21,8 @@ from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
 
+pytestmark = pytest.mark.slow  # trains, stops and resumes runs
+
 N = 4000
 
 

@@ -4,12 +4,15 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Config, config_from_dict
 from tests.helpers import run_a3c
+
+pytestmark = pytest.mark.slow  # trains end to end through the command line
 
 
 def test_train_writes_tensorboard_metrics_and_checkpoint(tmp_path: Path) -> None:
