@@ -5,7 +5,8 @@ Every arm trains `ALE/Pong-v5` from the same seed for `--frames` with a health m
 `--health-s` seconds (the run's train.csv), and reports, at the first measurement at or past each
 of `--at`, the dead filters of the first convolution (of 16) and whether the network is blind:
 
-    .venv/bin/python experiments/first_layer.py bisect --seeds 1 --out experiments/results/first-layer
+    .venv/bin/python experiments/first_layer.py bisect --seeds 1 \\
+        --out experiments/results/first-layer
 
 `bisect` is the ladder from PFRL's A3C settings to the `atari` preset, one change per rung;
 `fix` are the candidate fixes. Finished arms are read back from OUT/<arm>-s<seed>.json, so an

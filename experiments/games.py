@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="also draw the curves, a panel per game")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    args.models.mkdir(parents=True, exist_ok=True)
     rows = []
     suffix = "" if args.seed == 1 else f"-seed{args.seed}"  # seed 1's names predate seeds
     for game in args.games:

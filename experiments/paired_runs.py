@@ -46,7 +46,9 @@ def summarise(run: Path, minutes: float) -> dict[str, Any]:
     rows, _ = read_rows(run / "episodes.csv", ("frames", "score", "wall_s"))
     scores = [float(r["score"]) for r in rows]
     wall = [float(r["wall_s"]) for r in rows]
-    frames = max((int(float(r["frames"])) for r in rows), default=0)
+    # What the arm trained (its last training row), not the frame of its last finished game.
+    trained, _ = read_rows(run / "train.csv", ("frames",))
+    frames = max((int(float(r["frames"])) for r in trained), default=0)
     last10 = [s for s, w in zip(scores, wall, strict=True) if w >= (minutes - 10) * 60]
     by_ten = []
     for lo in range(0, int(minutes), 10):
@@ -103,7 +105,16 @@ def main() -> None:
     for proc, _ in procs.values():
         proc.wait()
 
-    summary: dict[str, Any] = {"preset": args.preset, "seed": args.seed, "minutes": args.minutes}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    summary: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "commit": commit or None,
+        "preset": args.preset,
+        "seed": args.seed,
+        "minutes": args.minutes,
+    }
     for name, values in arms:
         run = procs[name][1]
         dest = args.out / name
