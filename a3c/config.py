@@ -204,17 +204,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "frames": 150_000_000,
     },
 }
-# Any Atari game under the standard protocol: `v5` (lr 7e-4 annealed) with an RMSprop whose steps
-# are normalised (eps 1e-5 inside the root, as SB3's A2C), and centred input. Normalised steps
+# Any Atari game under the standard protocol: `v5`, with an RMSprop whose steps are normalised
+# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate, and centred input. Normalised steps
 # move every weight by about lr whatever its gradient; on a nearly uniform screen (Pong's) all
 # of a first-layer filter's weights get gradients of one sign, so on raw pixels the filters
 # were driven below zero and died within a few hundred updates (docs/experiments/
-# first-layer-bisection.md). With each screen's mean subtracted the background is 0 and they live,
-# and lr 7e-4 then learns Pong sooner than the 2.5e-4 chosen while the layer was dying
-# (docs/experiments/pong-learning-rate.md).
+# first-layer-bisection.md). With each screen's mean subtracted the background is 0 and they live.
 PRESETS["atari"] = {
     **PRESETS["v5"],
     "rms_eps": 1e-5,
+    "lr": 2.5e-4,
     "pixel_input": "centre",
     "frames": 20_000_000,
 }
