@@ -210,6 +210,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # of a first-layer filter's weights get gradients of one sign, so on raw pixels the filters
 # were driven below zero and died within a few hundred updates (docs/experiments/
 # first-layer-bisection.md). With each screen's mean subtracted the background is 0 and they live.
+# `v5`'s lr 7e-4 learned Pong sooner but killed nearly all of the second convolution for its first
+# million frames; 2.5e-4 kept every layer alive and ended as high (docs/experiments/
+# pong-learning-rate.md).
 PRESETS["atari"] = {
     **PRESETS["v5"],
     "rms_eps": 1e-5,
