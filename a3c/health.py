@@ -161,9 +161,7 @@ def measure_health(model: ActorCritic, screens: torch.Tensor) -> Health:
             name, label, unit = names[index]
             dead = int((units.amax(dim=1) <= 0).sum())
             layers.append(LayerHealth(name, label, unit, dead, units.shape[0]))
-    if model.lstm is not None:
-        h, _ = model.lstm(x, model.initial_state(x.shape[0]))
-        x = h
+    x, _ = model.core(x.unsqueeze(0), model.initial_state(x.shape[0]), None)  # (N, H)
     logits, values = model.policy(x), model.value(x).squeeze(1)
     log_probs = torch.log_softmax(logits, dim=1)
     first = next(m for m in model.trunk.children() if isinstance(m, nn.Conv2d | nn.Linear))

@@ -1,9 +1,11 @@
-"""The actor-critic network: the seed's shared trunk, an optional LSTM, a policy and a value head.
+"""The actor-critic network: the seed's shared trunk, a policy core, a policy and a value head.
 
-Both policies answer the same calls. `forward(obs, state, starts)` takes a sequence of T steps
-of B environments and the recurrent state before the first step, and returns the logits, values
-and the state after the last step; `step` is the same for one step. The feed-forward policy's
-state is the empty tuple, and it ignores `starts`.
+The core is what differs between policies: `ff` passes the trunk's features through, `lstm` runs
+them through 256 LSTM units. A new policy is a `Core` subclass registered in `POLICIES` (and
+named in `config.Policy`). Every policy answers the same calls: `forward(obs, state, starts)`
+takes a sequence of T steps of B environments and the recurrent state before the first step,
+and returns the logits, values and the state after the last step; `step` is the same for one
+step. The feed-forward policy's state is the empty tuple, and it ignores `starts`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,73 @@ State = tuple[torch.Tensor, ...]
 LSTM_UNITS = 256
 
 
+class Core(nn.Module):
+    """Between the trunk and the heads: features (T, B, F) and the state before step 0 in,
+    features (T*B, H) and the state after step T-1 out; `starts` (T, B) marks first steps."""
+
+    recurrent = False
+
+    def __init__(self, in_features: int) -> None:
+        super().__init__()
+        self.out_features = in_features
+
+    def initial_state(self, batch: int) -> State:
+        """The state of B environments at the start of their games."""
+        return ()
+
+    def forward(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor | None
+    ) -> tuple[torch.Tensor, State]:
+        return x.reshape(-1, x.shape[-1]), state
+
+
+class FeedForwardCore(Core):
+    """The seed's policy: the trunk's features go straight to the heads; no state."""
+
+
+class LSTMCore(Core):
+    """The A3C paper's recurrent agent: 256 LSTM units, state (h, c), each (B, 256), reset to
+    zeros where a game starts."""
+
+    recurrent = True
+
+    def __init__(self, in_features: int) -> None:
+        super().__init__(in_features)
+        self.cell = nn.LSTMCell(in_features, LSTM_UNITS)
+        self.out_features = LSTM_UNITS
+
+    def initial_state(self, batch: int) -> State:
+        zeros = torch.zeros(batch, LSTM_UNITS)
+        return (zeros, zeros.clone())
+
+    def forward(
+        self, x: torch.Tensor, state: State, starts: torch.Tensor | None
+    ) -> tuple[torch.Tensor, State]:
+        h, c = state if state else self.initial_state(x.shape[1])
+        keep = None if starts is None else (1.0 - starts.float()).unsqueeze(-1)  # (T, B, 1)
+        out = []
+        for i in range(x.shape[0]):
+            if keep is not None:
+                h, c = h * keep[i], c * keep[i]
+            h, c = self.cell(x[i], (h, c))
+            out.append(h)
+        return torch.cat(out), (h, c)
+
+
+POLICIES: dict[str, type[Core]] = {"ff": FeedForwardCore, "lstm": LSTMCore}
+"""Every policy by its config name (`--policy`)."""
+
+
+def _renamed_lstm_keys(
+    state_dict: dict[str, torch.Tensor], prefix: str, *args: object, **kwargs: object
+) -> None:
+    """Checkpoints written before the cores existed name the LSTM's weights `lstm.*`."""
+    for key in [k for k in state_dict if k.startswith(prefix + "lstm.")]:
+        state_dict[prefix + "core.cell." + key[len(prefix) + 5 :]] = state_dict.pop(key)
+
+
 class ActorCritic(nn.Module):
-    """Shared trunk, then (policy "lstm") an LSTM cell, then policy logits and value heads.
+    """Shared trunk, then the policy's core (`POLICIES`), then policy logits and value heads.
 
     'atari' trunk (the seed's): input (B, 4, 84, 84) uint8 → conv 16×8×8/4, ReLU → conv 32×4×4/2,
     ReLU → flatten (2592) → dense 256, ReLU. 'mlp' trunk: (B, D) float → 2 × dense 64, tanh.
@@ -66,20 +133,18 @@ class ActorCritic(nn.Module):
             )
         else:
             raise ValueError(f"unknown torso {torso!r}")
-        if policy == "lstm":
-            self.lstm: nn.LSTMCell | None = nn.LSTMCell(hidden, LSTM_UNITS)
-            hidden = LSTM_UNITS
-        elif policy == "ff":
-            self.lstm = None
-        else:
-            raise ValueError(f"unknown policy {policy!r}")
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; valid policies: {', '.join(POLICIES)}")
+        self.core = POLICIES[policy](hidden)
+        hidden = self.core.out_features
+        self._register_load_state_dict_pre_hook(_renamed_lstm_keys)
         self.policy = nn.Linear(hidden, n_actions)
         self.value = nn.Linear(hidden, 1)
         self.reset_parameters(init)
 
     @property
     def recurrent(self) -> bool:
-        return self.lstm is not None
+        return self.core.recurrent
 
     def reset_parameters(self, init: Init = "glorot") -> None:
         """Initialise the weights; biases are zero but for 'torch'. The LSTM keeps PyTorch's own.
@@ -111,10 +176,7 @@ class ActorCritic(nn.Module):
 
     def initial_state(self, batch: int) -> State:
         """The state of B environments at the start of their games: () or zeros (h, c)."""
-        if self.lstm is None:
-            return ()
-        zeros = torch.zeros(batch, self.lstm.hidden_size)
-        return (zeros, zeros.clone())
+        return self.core.initial_state(batch)
 
     def forward(
         self, obs: torch.Tensor, state: State = (), starts: torch.Tensor | None = None
@@ -128,8 +190,7 @@ class ActorCritic(nn.Module):
         """
         t, b = obs.shape[:2]
         h = self.trunk(self.prepare(obs.reshape(t * b, *obs.shape[2:])))
-        if self.lstm is not None:
-            h, state = self._unroll(h.view(t, b, -1), state, starts)
+        h, state = self.core(h.view(t, b, -1), state, starts)
         return self.policy(h).view(t, b, -1), self.value(h).view(t, b), state
 
     def prepare(self, obs: torch.Tensor) -> torch.Tensor:
@@ -150,21 +211,6 @@ class ActorCritic(nn.Module):
             obs.unsqueeze(0), state, None if starts is None else starts.unsqueeze(0)
         )
         return logits[0], values[0], state
-
-    def _unroll(
-        self, x: torch.Tensor, state: State, starts: torch.Tensor | None
-    ) -> tuple[torch.Tensor, State]:
-        """The LSTM over x (T, B, F) from `state`, reset where `starts`. Returns (T*B, H)."""
-        assert self.lstm is not None
-        h, c = state if state else self.initial_state(x.shape[1])
-        keep = None if starts is None else (1.0 - starts.float()).unsqueeze(-1)  # (T, B, 1)
-        out = []
-        for i in range(x.shape[0]):
-            if keep is not None:
-                h, c = h * keep[i], c * keep[i]
-            h, c = self.lstm(x[i], (h, c))
-            out.append(h)
-        return torch.cat(out), (h, c)
 
 
 def network_shape(cfg: Config) -> tuple[tuple[int, ...], int]:

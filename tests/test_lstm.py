@@ -6,7 +6,7 @@ import json
 import queue
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
@@ -15,9 +15,9 @@ import torch
 import a3c.learner
 from a3c import Agent
 from a3c.checkpoint import list_checkpoints, load_checkpoint
-from a3c.config import config_from_dict, make_config, resume_config
+from a3c.config import Policy, config_from_dict, make_config, resume_config
 from a3c.learner import Rollout, rollout_loss, run_learners
-from a3c.model import ActorCritic, parameter_table
+from a3c.model import POLICIES, ActorCritic, parameter_table
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
@@ -33,6 +33,17 @@ def test_lstm_network_shapes_and_parameters() -> None:
     # The seed's trunk, 256 LSTM units (4 gates × (256 inputs + 256 recurrent + 2 biases)), heads.
     assert counts == [4112, 8224, 663808, 4 * 256 * (256 + 256 + 2), 1028, 257]
     assert ActorCritic((4, 84, 84), 4).initial_state(3) == ()
+
+
+def test_every_policy_of_the_config_is_registered_and_old_lstm_weights_still_load() -> None:
+    assert set(get_args(Policy)) == set(POLICIES)
+    # Checkpoints written before the policy cores named the LSTM's weights `lstm.*`.
+    model = ActorCritic((4, 84, 84), 4, policy="lstm")
+    old = {k.replace("core.cell.", "lstm."): v + 1 for k, v in model.state_dict().items()}
+    assert any(k.startswith("lstm.") for k in old)
+    fresh = ActorCritic((4, 84, 84), 4, policy="lstm")
+    fresh.load_state_dict(old)
+    assert torch.equal(fresh.core.cell.weight_hh, old["lstm.weight_hh"])
 
 
 def test_the_state_is_reset_exactly_where_a_game_starts() -> None:
@@ -208,7 +219,7 @@ def test_an_lstm_run_resumes_exactly_continues_and_refuses_a_change_of_policy(
     changed = run_a3c("train", "--resume", str(lstm_run), "--policy", "ff", "--frames", "6000")
     assert changed.returncode == 2 and "cannot change policy" in changed.stderr
     first = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
-    assert any(name.startswith("lstm.") for name in first["model"])
+    assert any(name.startswith("core.cell.") for name in first["model"])
     # Resumed at its finished budget, the run writes back the very weights it loaded, LSTM's too.
     cfg, _ = resume_config(config_from_dict(first["config"]), {})
     Trainer(cfg, lstm_run, serial=True, resume=first).run()
@@ -221,7 +232,8 @@ def test_an_lstm_run_resumes_exactly_continues_and_refuses_a_change_of_policy(
     assert resumed.returncode == 0, resumed.stderr
     ckpt = load_checkpoint(list_checkpoints(lstm_run / "checkpoints")[-1])
     assert ckpt["segment"] == 2 and ckpt["frames"] >= 6000
-    assert not torch.equal(ckpt["model"]["lstm.weight_hh"], first["model"]["lstm.weight_hh"])
+    key = "core.cell.weight_hh"
+    assert not torch.equal(ckpt["model"][key], first["model"][key])
     with open(lstm_run / "episodes.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))

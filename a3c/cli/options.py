@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from a3c.cli.common import DEFAULTS, fail
-from a3c.config import PRESET_SUMMARIES, PRESETS, Config, ConfigError, make_config
+from a3c.config import PRESET_SUMMARIES, PRESETS, Config, ConfigError, Policy, make_config
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--policy",
-        choices=("ff", "lstm"),
+        choices=get_args(Policy),
         help="'ff': the seed's feed-forward network; 'lstm': 256 LSTM units after its trunk, "
         f"the A3C paper's recurrent agent (default: {DEFAULTS.policy})",
     )
