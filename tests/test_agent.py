@@ -15,7 +15,7 @@ from a3c.envs import make_vec_env
 from a3c.evaluate import evaluate_gymnasium, make_gymnasium_atari
 from a3c.learner import sample_actions
 from a3c.trainer import Trainer
-from tests.helpers import run_a3c
+from tests.helpers import call_a3c, run_a3c
 
 pytestmark = pytest.mark.slow  # trains and plays whole games
 
@@ -202,23 +202,23 @@ def test_gymnasium_evaluation_plays_in_the_stack_it_is_given(v5_checkpoint: Path
 
 
 def test_gymnasium_pipeline_bad_input(v5_checkpoint: Path, cartpole_checkpoint: Path) -> None:
-    unknown = run_a3c("evaluate", str(v5_checkpoint), "--pipeline", "envpool")
+    unknown = call_a3c("evaluate", str(v5_checkpoint), "--pipeline", "envpool")
     assert unknown.returncode == 2
     assert "invalid choice: 'envpool'" in unknown.stderr.strip().splitlines()[-1]
     before = cartpole_checkpoint.read_bytes()
-    cartpole = run_a3c("evaluate", str(cartpole_checkpoint), "--pipeline", "gymnasium")
+    cartpole = call_a3c("evaluate", str(cartpole_checkpoint), "--pipeline", "gymnasium")
     assert cartpole.returncode == 2
     lines = cartpole.stderr.strip().splitlines()
     assert len(lines) == 1 and "plays Atari games" in lines[0] and "'CartPole-v1'" in lines[0]
     assert cartpole_checkpoint.read_bytes() == before
     video = cartpole_checkpoint.parent / "cartpole.mp4"
-    played = run_a3c("play", str(cartpole_checkpoint), "--video", str(video))
+    played = call_a3c("play", str(cartpole_checkpoint), "--video", str(video))
     lines = played.stderr.strip().splitlines()
     assert played.returncode == 2 and len(lines) == 1, played.stderr
     assert "play shows Atari games" in lines[0] and "'CartPole-v1'" in lines[0]
     assert not video.exists()
     nowhere = v5_checkpoint.parent / "no-such-dir" / "game.mp4"
-    played = run_a3c("play", str(v5_checkpoint), "--video", str(nowhere))
+    played = call_a3c("play", str(v5_checkpoint), "--video", str(nowhere))
     lines = played.stderr.strip().splitlines()
     assert played.returncode == 2 and len(lines) == 1, played.stderr
     assert "is not a writable directory" in lines[0] and not nowhere.parent.exists()

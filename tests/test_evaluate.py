@@ -15,7 +15,7 @@ from a3c.config import Config
 from a3c.envs import AtariGame
 from a3c.evaluate import evaluate, evaluation_config
 from a3c.trainer import Trainer
-from tests.helpers import run_a3c
+from tests.helpers import call_a3c, run_a3c
 
 pytestmark = pytest.mark.slow  # plays whole games in child processes
 
@@ -101,11 +101,11 @@ def test_plot_two_runs(run_dir: Path, tmp_path: Path) -> None:
     second.mkdir()
     (second / "episodes.csv").write_text((run_dir / "episodes.csv").read_text())
     out = tmp_path / "curves.png"
-    result = run_a3c("plot", str(run_dir), str(second), "-o", str(out), "--window", "5")
+    result = call_a3c("plot", str(run_dir), str(second), "-o", str(out), "--window", "5")
     assert result.returncode == 0, result.stderr
     with Image.open(out) as png:
         assert png.format == "PNG" and png.size[0] > 400
-    missing = run_a3c("plot", str(tmp_path / "nope"), "-o", str(out))
+    missing = call_a3c("plot", str(tmp_path / "nope"), "-o", str(out))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
@@ -118,14 +118,14 @@ def test_plot_against_hours_and_print_milestones(tmp_path: Path) -> None:
     )
     out = tmp_path / "hours.png"
     args = ("plot", str(run), "-o", str(out), "--x", "hours", "--window", "10")
-    result = run_a3c(*args, "--milestones", "50,100,500")
+    result = call_a3c(*args, "--milestones", "50,100,500")
     assert result.returncode == 0, result.stderr
     assert out.is_file()
     # The mean of games 46..55 is 50.5: first reached at game 55 (5.5M frames, 55 x 36 s).
     assert "50: at 5.5M frames, 0:33:00 of training" in result.stdout
     assert "100: at 10.5M frames, 1:03:00 of training" in result.stdout
     assert "500: not reached" in result.stdout
-    bad = run_a3c(*args, "--milestones", "100,lots")
+    bad = call_a3c(*args, "--milestones", "100,lots")
     assert bad.returncode == 2 and "--milestones" in bad.stderr
 
 
@@ -161,7 +161,7 @@ def test_bad_checkpoints_refused_and_left_untouched(
     for kind, path in _bad_checkpoints(checkpoint, tmp_path).items():
         before = path.read_bytes() if path.is_file() else None
         extra = ["--video", str(tmp_path / "v.mp4")] if command == "play" else []
-        result = run_a3c(command, str(path), "--episodes", "1", *extra)
+        result = call_a3c(command, str(path), "--episodes", "1", *extra)
         assert result.returncode == 2, (kind, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("a3c: error:"), (kind, lines)
@@ -201,5 +201,5 @@ def test_sticky_actions_make_the_same_play_differ(checkpoint: Path) -> None:
     plain = games(0.0)
     assert games(0.0) == plain
     assert games(0.25) != plain
-    bad = run_a3c("evaluate", str(checkpoint), "--sticky", "1.5")
+    bad = call_a3c("evaluate", str(checkpoint), "--sticky", "1.5")
     assert bad.returncode == 2 and "--sticky 1.5 must be in [0, 1)" in bad.stderr

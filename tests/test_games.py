@@ -20,9 +20,7 @@ from a3c.games import (
     describe_game,
 )
 from a3c.plot import run_game
-from tests.helpers import run_a3c
-
-pytestmark = pytest.mark.slow  # starts every ROM and trains on real games
+from tests.helpers import call_a3c, run_a3c
 
 # ale-py ships these ROMs, but ALE can only run them with two players (loading one alone ends
 # the process), and Gymnasium registers no single-player id for them.
@@ -76,6 +74,7 @@ def _play_rom(rom: str) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
+@pytest.mark.slow
 def test_every_rom_starts_steps_and_resets_as_described() -> None:
     gymnasium.register_envs(ale_py)
     roms = sorted(set(all_atari_roms()) - TWO_PLAYER_ROMS)
@@ -161,7 +160,7 @@ def test_settings_that_cannot_fit_the_game_are_refused_before_anything_is_writte
     config.write_text(toml + "\n")
     run = tmp_path / "run"
     args = ("train", "--env", "ALE/MsPacman-v5", "--config", str(config), "--frames", "1000")
-    result = run_a3c(*args, "--run-dir", str(run))
+    result = call_a3c(*args, "--run-dir", str(run))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and needle in result.stderr
     assert "MsPacman" in result.stderr and "NOOP, UP" in result.stderr  # what it does have
@@ -178,7 +177,7 @@ def test_settings_that_cannot_fit_the_game_are_refused_before_anything_is_writte
 )
 def test_unknown_or_unplayable_games_are_refused(tmp_path: Path, env_id: str, needle: str) -> None:
     run = tmp_path / "run"
-    result = run_a3c("train", "--env", env_id, "--frames", "1000", "--run-dir", str(run))
+    result = call_a3c("train", "--env", env_id, "--frames", "1000", "--run-dir", str(run))
     assert result.returncode == 2 and needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not run.exists()
@@ -186,6 +185,7 @@ def test_unknown_or_unplayable_games_are_refused(tmp_path: Path, env_id: str, ne
         make_config("seed", overrides={"env_id": env_id})
 
 
+@pytest.mark.slow
 def test_a_game_without_fire_trains_evaluates_and_plays(tmp_path: Path) -> None:
     run = tmp_path / "pacman"
     args = ("--env", "ALE/MsPacman-v5", "--workers", "1", "--learners-per-process", "1")
