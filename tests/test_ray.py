@@ -227,5 +227,5 @@ def test_the_lstm_policy_trains_on_ray(cluster: Cluster, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
     assert ckpt["config"]["policy"] == "lstm" and ckpt["frames"] >= 3000
-    assert "lstm.weight_hh" in ckpt["model"] and ckpt["optimizer"]["updates"] > 0
+    assert "core.cell.weight_hh" in ckpt["model"] and ckpt["optimizer"]["updates"] > 0
     assert _no_actors_left()
