@@ -218,6 +218,11 @@ class Trainer:
             frames = server.frames()
             if state.first_frames_s is None and frames > initial_frames:
                 state.first_frames_s = now - state.start
+            # Health first: the first measurement is of the starting weights, labelled with the
+            # starting frames, so it must precede any training row (rows go up in frames).
+            if now >= next_health:
+                self._measure_health(server, logger, state)
+                next_health = now + cfg.health_interval_s
             if now >= next_log:
                 fps = (frames - last_log[1]) / max(now - last_log[0], 1e-9)
                 last_log = (now, frames)
@@ -225,9 +230,6 @@ class Trainer:
                 logger.training(frames, state.train_record(fps, state.wall(now), server))
                 logger.flush()
                 next_log = now + cfg.log_interval_s
-            if now >= next_health:
-                self._measure_health(server, logger, state)
-                next_health = now + cfg.health_interval_s
             if now >= next_progress:
                 state.frame_samples.append((now - state.start, frames))
                 if self.on_progress is not None:
