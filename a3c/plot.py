@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from a3c.games import atari_rom
 from a3c.metrics import Curve, RunDataError, read_curve
+
+# Line styles of reference scores in a panel, in the order they are given.
+REFERENCE_STYLES: tuple[str | tuple[int, tuple[int, int]], ...] = ("--", ":", "-.", (0, (1, 3)))
 
 
 def rolling_mean(values: list[float], window: int) -> list[float]:
@@ -35,6 +39,22 @@ def milestones(
     return out
 
 
+def scores_at(curve: Curve, frames: list[int], window: int = 100) -> list[float | None]:
+    """For each budget F, the mean of the last `window` games finished at or before F frames:
+    the training curve's score at equal frames. None where fewer than `window` games finished
+    by F, or where the run stopped short of F (its last game ended before 0.99 F: a run trained
+    to exactly F frames ends its last game a little before F)."""
+    out: list[float | None] = []
+    last = curve.frames[-1] if curve.frames else 0
+    for budget in frames:
+        inside = [s for f, s in zip(curve.frames, curve.scores, strict=True) if f <= budget]
+        if len(inside) < window or last < 0.99 * budget:
+            out.append(None)
+        else:
+            out.append(sum(inside[-window:]) / window)
+    return out
+
+
 def run_game(run: Path) -> str:
     """The game a run trained on, for grouping runs into panels: 'SpaceInvaders' for any id of
     an Atari game, else its env id; '' if the run has no readable config.json."""
@@ -53,10 +73,13 @@ def plot_runs(
     window: int = 100,
     max_frames: int | None = None,
     x: Literal["frames", "hours"] = "frames",
+    references: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[Curve]:
     """One line per run (rolling mean of `window` games) over faint dots for single games,
     against emulator frames or hours of training; one panel per game when runs of several
-    games are given. Returns the runs' curves as read."""
+    games are given. `references` maps a game (as `run_game` names it) to labelled scores,
+    drawn as dashed horizontal lines in its panel (published figures, a random agent).
+    Returns the runs' curves as read."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,6 +104,15 @@ def plot_runs(
             xs = [curve.frames[i] / 1e6 for i in kept]
         (line,) = ax.plot(xs, rolling_mean(scores, window), label=f"{name} ({len(scores)} games)")
         ax.scatter(xs, scores, s=1, alpha=0.1, color=line.get_color())
+    for game, marks in (references or {}).items():
+        if game not in panels:
+            continue
+        ax = axes.flat[panels.index(game)]
+        for i, (label, score) in enumerate(marks.items()):
+            style = REFERENCE_STYLES[i % len(REFERENCE_STYLES)]
+            ax.axhline(
+                score, color="grey", linestyle=style, linewidth=1, label=f"{label}: {score:g}"
+            )
     for i, ax in enumerate(axes.flat):
         if i >= len(panels):
             ax.set_visible(False)
@@ -104,4 +136,5 @@ __all__ = [
     "plot_runs",
     "rolling_mean",
     "run_game",
+    "scores_at",
 ]

@@ -127,6 +127,14 @@ def test_plot_against_hours_and_print_milestones(tmp_path: Path) -> None:
     assert "500: not reached" in result.stdout
     bad = call_a3c(*args, "--milestones", "100,lots")
     assert bad.returncode == 2 and "--milestones" in bad.stderr
+    # Scores at equal frames: games 41..50 by 5M frames, 191..200 by 20M; 30M was never reached.
+    at = call_a3c(*args, "--at", "5M,2e7,30M")
+    assert at.returncode == 0, at.stderr
+    assert "5M frames: 45.5" in at.stdout and "20M frames: 195.5" in at.stdout
+    assert "30M frames: not reached" in at.stdout
+    for text in ("10M,-5M", "ten"):
+        bad = call_a3c(*args, "--at", text)
+        assert bad.returncode == 2 and "--at" in bad.stderr
 
 
 def _bad_checkpoints(checkpoint: Path, tmp_path: Path) -> dict[str, Path]:

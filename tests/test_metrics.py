@@ -12,7 +12,7 @@ from a3c.metrics import (
     read_rows,
     stitch_wall,
 )
-from a3c.plot import milestones
+from a3c.plot import milestones, plot_runs, scores_at
 
 HEADER = "frames,episode,score,steps,avg_max_prob,learner,wall_s\n"
 ROWS = ["100,1,2.0,50,0.5,0,1.0\n", "300,2,7.0,90,0.6,1,2.0\n", "200,3,4.0,70,0.4,0,3.0\n"]
@@ -85,3 +85,30 @@ def test_milestones_wait_for_a_full_window_and_take_the_first_game_reaching_each
         None,
     ]
     assert milestones(Curve([], [], []), [1.0]) == [None]
+
+
+def test_scores_at_equal_frames_average_the_last_games_by_each_budget() -> None:
+    frames = [1000, 2000, 3000, 4000, 5000]
+    curve = Curve(frames, [1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 0.0, 20.0, 20.0, 10.0])
+    # By 3,500 frames the last two games are 0 and 20; by 5,000 they are 20 and 10, and a run
+    # whose last game ended at 5,000 counts as trained to 5,040 (its last game ends just short
+    # of its budget); 6,000 was never reached, and by 1,500 only one game had finished.
+    got = scores_at(curve, [3500, 5000, 5040, 6000, 1500], window=2)
+    assert got == [10.0, 15.0, 15.0, None, None]
+    assert scores_at(Curve([], [], []), [1]) == [None]
+
+
+def test_plot_draws_reference_scores_in_their_games_panel(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"env_id": "ALE/Pong-v5"}')
+    rows = "".join(f"{i * 1000},{i},{i % 7 - 3},100,0.5,0,{i * 1.0}\n" for i in range(1, 301))
+    (run / "episodes.csv").write_text(
+        "frames,episode,score,steps,avg_max_prob,learner,wall_s\n" + rows
+    )
+    plain, marked, elsewhere = (tmp_path / f"{n}.png" for n in ("plain", "marked", "elsewhere"))
+    plot_runs([run], plain)
+    plot_runs([run], marked, references={"Pong": {"A2C zoo": 2.0, "random": -2.5}})
+    plot_runs([run], elsewhere, references={"Qbert": {"A2C zoo": 2.0}})
+    assert marked.read_bytes() != plain.read_bytes()
+    assert elsewhere.read_bytes() == plain.read_bytes()  # no panel of that game: nothing drawn

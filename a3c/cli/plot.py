@@ -39,11 +39,31 @@ def add_parser(sub: Any) -> None:
         help="also print, for each run, the frames and training time at which the rolling "
         "mean first reached each of these scores, e.g. 100,200,300,400",
     )
+    plot.add_argument(
+        "--at",
+        metavar="F1,F2,...",
+        help="also print, for each run, the mean of its last --window games at each of these "
+        "frame budgets (scores at equal frames), e.g. 10M,20M,40M",
+    )
     plot.set_defaults(handler=run)
 
 
+def parse_budgets(text: str) -> list[int]:
+    """'10M,20M,40M' or '500k,1e6' -> frames; ValueError on anything else or a budget <= 0."""
+    scale = {"k": 1e3, "m": 1e6}
+    budgets = []
+    for item in text.split(","):
+        item = item.strip().lower()
+        factor = scale.get(item[-1:], 1.0)
+        value = float(item[:-1] if item[-1:] in scale else item) * factor
+        if not value > 0:
+            raise ValueError(item)
+        budgets.append(round(value))
+    return budgets
+
+
 def run(args: argparse.Namespace) -> int:
-    from a3c.plot import RunDataError, milestones, plot_runs
+    from a3c.plot import RunDataError, milestones, plot_runs, scores_at
 
     if args.labels and len(args.labels) != len(args.runs):
         fail(f"--labels gives {len(args.labels)} labels for {len(args.runs)} runs")
@@ -59,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
             fail(
                 f"--milestones {args.milestones!r} must be scores separated by commas, e.g. 100,200"
             )
+    budgets: list[int] = []
+    if args.at is not None:
+        try:
+            budgets = parse_budgets(args.at)
+        except ValueError:
+            fail(f"--at {args.at!r} must be frame budgets separated by commas, e.g. 10M,20M,40M")
     try:
         curves = plot_runs(args.runs, args.output, args.labels, args.window, x=args.x)
     except RunDataError as err:
@@ -76,4 +102,9 @@ def run(args: argparse.Namespace) -> int:
                 else f"at {hit[0] / 1e6:.1f}M frames, {format_duration(hit[1])} of training"
             )
             print(f"  {threshold:g}: {where}")
+    for name, curve in zip(names, curves if budgets else [], strict=False):
+        print(f"{name}: mean of the last {args.window} games at")
+        for budget, score in zip(budgets, scores_at(curve, budgets, args.window), strict=True):
+            shown = "not reached" if score is None else f"{score:.1f}"
+            print(f"  {budget / 1e6:g}M frames: {shown}")
     return 0
