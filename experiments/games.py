@@ -1,15 +1,18 @@
 """Train one preset on several Atari games, evaluate each on the standard protocol, tabulate.
 
 For each game: train (or continue) RUNS/<game> with `a3c train --preset P --env ALE/<Game>-v5
---frames F` until its checkpoint reaches F frames; copy that checkpoint to
-MODELS/<game>-a3c-<P>-<F>.pt and evaluate the copy through Gymnasium's pipeline (sticky actions
-0.25, sampled, `--episodes` games); play a uniformly random agent through the same pipeline.
+--frames F` until its checkpoint reaches F frames; export that checkpoint (without the
+optimizer's state) to MODELS/<game>-a3c-<P>-<F>.pt and evaluate the model through Gymnasium's
+pipeline (sticky actions 0.25, sampled, `--episodes` games); play a uniformly random agent
+through the same pipeline.
 Every step's result is cached under OUT (a finished step is read, not run again), and a kept
 model stands in for a run directory that is gone, so the script can be stopped and started again
-at any point; the table is printed at the end:
+at any point. The table printed at the end compares at equal frames: the training curve at F/4,
+F/2 and F beside the published figures (PUBLISHED), and `--plot` draws each game's curve
+against frames with the random agent and the A2C zoos' 40M-frame figures as dashed lines:
 
     .venv/bin/python experiments/games.py Pong SpaceInvaders Qbert BeamRider Seaquest \\
-        --preset atari --frames 20000000 --runs /tmp/games --out experiments/results/games \\
+        --preset atari --frames 40000000 --runs /tmp/games --out experiments/results/games-40M \\
         --models models --plot docs/games.png
 
 Training takes both cores. Two games can train at once, one core each, with two invocations of
@@ -21,34 +24,76 @@ MODELS/<game>-a3c-<P>-<F>-seed<N>.pt (`a3c plot OUT/Pong OUT/Pong-seed2` draws b
 from __future__ import annotations
 
 import argparse
-import filecmp
 import json
 import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from eval_matrix import run_cell  # this folder's script: one evaluation, cached
 
-from a3c.checkpoint import list_checkpoints, load_checkpoint
+from a3c.checkpoint import export_model, list_checkpoints, load_checkpoint
 from a3c.config import make_config
 from a3c.evaluate import EVAL_SEED_BASE, make_gymnasium_atari
+from a3c.metrics import read_curve
+from a3c.plot import plot_runs, scores_at
 
 A3C = str(Path(sys.executable).with_name("a3c"))
 
-# Published figures nearest our budget: rl-baselines-zoo's A2C after 1e7 steps (40M frames;
-# its benchmark.md, NoFrameskip-v4 ids) and the A3C paper's feed-forward agent after 1 day on
-# 16 threads (Mnih et al. 2016, Table S3, human starts: not our no-op starts).
-PUBLISHED = {
-    "Pong": {"a2c_zoo_40M": 19.0, "a3c_paper_ff_1day": 11.4},
-    "SpaceInvaders": {"a2c_zoo_40M": 658.9, "a3c_paper_ff_1day": 2214.7},
-    "Qbert": {"a2c_zoo_40M": 5742.3, "a3c_paper_ff_1day": 13752.3},
-    "BeamRider": {"a2c_zoo_40M": 2809.1, "a3c_paper_ff_1day": 13235.9},
-    "Seaquest": {"a2c_zoo_40M": 746.4, "a3c_paper_ff_1day": 2300.2},
-    "Breakout": {"a2c_zoo_40M": 384.9, "a3c_paper_ff_1day": 551.6},
+# Published figures, by source: (column label, {game: score}). Sources, commits and protocols:
+# experiments/results/games/REFERENCES.md. The zoo rows are one run each, NoFrameskip-v4 ids
+# (no sticky actions), stochastic policy, 10M agent steps (40M frames) with 16 environments.
+PUBLISHED: dict[str, tuple[str, dict[str, float]]] = {
+    "a2c_sb3_zoo": (
+        "A2C, rl-baselines3-zoo, 40M",
+        {
+            "Pong": 17.3,
+            "SpaceInvaders": 627.2,
+            "Qbert": 3882.3,
+            "BeamRider": 2890.3,
+            "Seaquest": 1721.5,
+            "Breakout": 279.8,
+        },
+    ),
+    "a2c_zoo": (
+        "A2C, rl-baselines-zoo, 40M",
+        {
+            "Pong": 19.0,
+            "SpaceInvaders": 658.9,
+            "Qbert": 5742.3,
+            "BeamRider": 2809.1,
+            "Seaquest": 746.4,
+            "Breakout": 384.9,
+        },
+    ),
+    # The best of its evaluations during training (mean of 3 seeds), 16 processes, no-op starts.
+    "pfrl_a3c": (
+        "PFRL A3C (best evaluation)",
+        {
+            "Pong": 20.9,
+            "SpaceInvaders": 1043.5,
+            "Qbert": 20721.9,
+            "BeamRider": 8882.6,
+            "Seaquest": 1781.9,
+            "Breakout": 581.0,
+        },
+    ),
+    # Mnih et al. 2016, feed-forward agent after 1 day on 16 threads, human starts.
+    "a3c_paper_ff_1day": (
+        "A3C paper FF, 1 day (human starts)",
+        {
+            "Pong": 11.4,
+            "SpaceInvaders": 2214.7,
+            "Qbert": 13752.3,
+            "BeamRider": 13235.9,
+            "Seaquest": 2300.2,
+            "Breakout": 551.6,
+        },
+    ),
 }
 
 
@@ -104,6 +149,51 @@ def random_agent(game: str, episodes: int, path: Path, preset: str) -> dict[str,
     return result
 
 
+class Row(NamedTuple):
+    """One game's results."""
+
+    game: str
+    kept: Path  # OUT/<game>: the run's config and metrics files and the evaluations
+    ckpt: dict[str, Any]
+    result: dict[str, Any]
+    random: dict[str, Any]
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """Whether two checkpoints (or exported models) hold the same network at the same frames."""
+    x, y = load_checkpoint(a), load_checkpoint(b)
+    if x["frames"] != y["frames"] or x["model"].keys() != y["model"].keys():
+        return False
+    return all(torch.equal(x["model"][k], y["model"][k]) for k in x["model"])
+
+
+def table(rows: list[Row], budgets: list[int], episodes: int) -> str:
+    """The results as markdown: the training curve at each budget, the final evaluation, the
+    random agent and every published figure."""
+    at = " | ".join(f"ours at {b / 1e6:g}M" for b in budgets)
+    pubs = " | ".join(label for label, _ in PUBLISHED.values())
+    lines = [
+        f"| game | frames | training time | {at} | ours, final, Gymnasium pipeline ({episodes} "
+        f"games, sticky 0.25, sampled) | random (same pipeline) | {pubs} |",
+        "|---|" + "---|" * (4 + len(budgets) + len(PUBLISHED)),
+    ]
+    for row in rows:
+        curve = scores_at(read_curve(row.kept), budgets)
+        cells = " | ".join("-" if c is None else f"{c:.1f}" for c in curve)
+        published = " | ".join(f"{scores.get(row.game, '-')}" for _, scores in PUBLISHED.values())
+        lines.append(
+            f"| {row.kept.name} | {row.ckpt['frames'] / 1e6:.1f}M | "
+            f"{row.ckpt.get('wall_s', 0.0) / 3600:.1f} h | {cells} | {row.result['mean']:.1f} ± "
+            f"{row.result['std']:.1f} | {row.random['mean']:.1f} | {published} |"
+        )
+    lines.append("")
+    lines.append(
+        "'ours at F': mean of the last 100 training games finished by F frames (the training "
+        "curve: sticky actions 0.25, sampled actions, lost lives as the preset treats them)."
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("games", nargs="+", help="ALE game names, e.g. Pong SpaceInvaders")
@@ -117,7 +207,9 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, required=True, help="where the runs train")
     parser.add_argument("--out", type=Path, required=True, help="results (JSON, run files)")
     parser.add_argument("--models", type=Path, default=Path("models"))
-    parser.add_argument("--plot", type=Path, help="also draw the curves, a panel per game")
+    parser.add_argument(
+        "--plot", type=Path, help="also draw the curves against frames, a panel per game"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     args.models.mkdir(parents=True, exist_ok=True)
@@ -134,30 +226,30 @@ def main() -> None:
         if checkpoint != model:
             for name in ("config.json", "episodes.csv", "train.csv"):
                 shutil.copy(run / name, kept / name)
-            if not model.exists() or not filecmp.cmp(checkpoint, model, shallow=False):
-                shutil.copy(checkpoint, model)
+            if not model.exists() or not same_weights(checkpoint, model):
+                export_model(checkpoint, model)  # shipped without the optimizer's state
                 for stale in kept.glob(f"{model.stem}__*.json"):  # the replaced model's scores
                     stale.unlink()
         # The kept model is what is evaluated: KEPT/<model>__gymnasium__sticky0.25__sample.json.
         result = run_cell(kept, model, "gymnasium", 0.25, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
-        rows.append((game, kept, ckpt, result, rand))
+        rows.append(Row(game, kept, ckpt, result, rand))
     if args.plot is not None:
-        runs = [str(kept) for _, kept, *_ in rows]
-        subprocess.run([A3C, "plot", *runs, "-o", str(args.plot), "--x", "hours"], check=True)
-    print(
-        f"| game | frames | training time | ours, sampled ({args.episodes} games, sticky 0.25)"
-        " | random | A2C zoo, 40M | A3C paper FF, 1 day (human starts) |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for game, kept, ckpt, result, rand in rows:
-        hours = ckpt.get("wall_s", 0.0) / 3600
-        pub = PUBLISHED.get(game, {})
-        print(
-            f"| {kept.name} | {ckpt['frames'] / 1e6:.1f}M | {hours:.1f} h | {result['mean']:.1f} ± "
-            f"{result['std']:.1f} | {rand['mean']:.1f} | {pub.get('a2c_zoo_40M', '-')} | "
-            f"{pub.get('a3c_paper_ff_1day', '-')} |"
-        )
+        references = {
+            row.game: {
+                "random": row.random["mean"],
+                **{
+                    label: pub[row.game]
+                    for label, pub in PUBLISHED.values()
+                    if "zoo" in label and row.game in pub
+                },
+            }
+            for row in rows
+        }
+        plot_runs([row.kept for row in rows], args.plot, references=references)
+        print(f"wrote {args.plot}")
+    budgets = [args.frames // 4, args.frames // 2, args.frames]
+    print(table(rows, budgets, args.episodes))
 
 
 if __name__ == "__main__":
