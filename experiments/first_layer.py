@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import provenance  # this folder's module
+
 from a3c.health import BLIND_SPREAD
 from a3c.metrics import read_rows
 
@@ -125,13 +127,7 @@ def run_arm(name: str, values: dict[str, Any], seed: int, args: argparse.Namespa
             (int(r["frames"]) for r in health if float(r["dead_conv1"]) == 1.0), None
         ),
         "last_20_games": round(sum(last) / len(last), 2) if last else None,
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip(),
+        "commit": provenance.commit(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "train.csv", args.out / f"{name}-s{seed}.train.csv")

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import provenance  # this folder's module
 import tomllib
 
 from a3c.metrics import read_rows
@@ -105,12 +106,9 @@ def main() -> None:
     for proc, _ in procs.values():
         proc.wait()
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     summary: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "commit": commit or None,
+        "commit": provenance.commit(),
         "preset": args.preset,
         "seed": args.seed,
         "minutes": args.minutes,
