@@ -83,7 +83,9 @@ class GameLog(BaseCallback):
                 frames = self.num_timesteps * FRAME_SKIP
                 game = info["episode"]
                 wall = round(time.monotonic() - self.start, 1)
-                self.writer.writerow([frames, self.games, game["r"], game["l"], env_index, wall])
+                # The Monitor sits below the frame skip: its length is in emulator frames.
+                steps = int(game["l"]) // FRAME_SKIP
+                self.writer.writerow([frames, self.games, game["r"], steps, env_index, wall])
                 self.file.flush()
         return True
 
