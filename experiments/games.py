@@ -149,6 +149,10 @@ def random_agent(game: str, episodes: int, path: Path, preset: str) -> dict[str,
     return result
 
 
+# The published figures drawn in the plot: the two A2C zoos, whose budget (40M frames) is ours.
+PLOTTED = ("a2c_sb3_zoo", "a2c_zoo")
+
+
 class Row(NamedTuple):
     """One game's results."""
 
@@ -159,12 +163,12 @@ class Row(NamedTuple):
     random: dict[str, Any]
 
 
-def same_weights(a: Path, b: Path) -> bool:
-    """Whether two checkpoints (or exported models) hold the same network at the same frames."""
-    x, y = load_checkpoint(a), load_checkpoint(b)
-    if x["frames"] != y["frames"] or x["model"].keys() != y["model"].keys():
+def same_weights(ckpt: dict[str, Any], model: Path) -> bool:
+    """Whether a loaded checkpoint and a kept model hold the same network at the same frames."""
+    kept = load_checkpoint(model)
+    if ckpt["frames"] != kept["frames"] or ckpt["model"].keys() != kept["model"].keys():
         return False
-    return all(torch.equal(x["model"][k], y["model"][k]) for k in x["model"])
+    return all(torch.equal(ckpt["model"][k], kept["model"][k]) for k in ckpt["model"])
 
 
 def table(rows: list[Row], budgets: list[int], episodes: int) -> str:
@@ -226,7 +230,7 @@ def main() -> None:
         if checkpoint != model:
             for name in ("config.json", "episodes.csv", "train.csv"):
                 shutil.copy(run / name, kept / name)
-            if not model.exists() or not same_weights(checkpoint, model):
+            if not model.exists() or not same_weights(ckpt, model):
                 export_model(checkpoint, model)  # shipped without the optimizer's state
                 for stale in kept.glob(f"{model.stem}__*.json"):  # the replaced model's scores
                     stale.unlink()
@@ -240,8 +244,8 @@ def main() -> None:
                 "random": row.random["mean"],
                 **{
                     label: pub[row.game]
-                    for label, pub in PUBLISHED.values()
-                    if "zoo" in label and row.game in pub
+                    for label, pub in (PUBLISHED[key] for key in PLOTTED)
+                    if row.game in pub
                 },
             }
             for row in rows
