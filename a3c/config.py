@@ -28,7 +28,7 @@ Precision = Literal["float32", "bfloat16"]
 Init = Literal["glorot", "orthogonal", "torch"]
 Resize = Literal["bilinear", "area"]
 OptimizerName = Literal["rmsprop", "adam"]
-PixelInput = Literal["scale", "centre"]
+PixelInput = Literal["scale", "centre", "background"]
 
 
 class ConfigError(ValueError):
@@ -97,7 +97,9 @@ class Config:
     pixel_input: PixelInput = "scale"
     """How screens enter the network: 'scale', pixels ÷ 255 (the seed's); 'centre', ÷ 255 and then
     each observation's mean pixel subtracted, so that a uniform background is 0 and cannot push
-    all of a first-layer filter's weights the same way."""
+    all of a first-layer filter's weights the same way; 'background', ÷ 255 and then each
+    observation's most common pixel value (its background) subtracted: 0 on every game's
+    background, including those that are black already, whose input it leaves unchanged."""
     t_max: int = 20
     """Agent steps per rollout before an update (fewer if the game ends)."""
     gamma: float = 0.99
@@ -239,7 +241,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "torso": ("atari", "mlp"),
     "policy": ("ff", "lstm"),
     "init": ("glorot", "orthogonal", "torch"),
-    "pixel_input": ("scale", "centre"),
+    "pixel_input": ("scale", "centre", "background"),
     "optimizer": ("rmsprop", "adam"),
     "learn_precision": ("float32", "bfloat16"),
     "resize": ("bilinear", "area"),

@@ -26,7 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     labels = args.labels or [run.name for run in args.runs]
     plot_runs(args.runs, args.output, labels, args.window, args.frames)
-    limit = args.frames or max(max(read_episodes(run)[0]) for run in args.runs)
+    # A run that has not finished a game yet has no frames: it gives no limit and empty cells.
+    limit = args.frames or max(max(read_episodes(run)[0], default=0) for run in args.runs)
+    if not limit:
+        parser.exit(2, "compare_curves.py: none of the runs has finished a game yet\n")
     edges = [limit * b / args.buckets for b in range(args.buckets + 1)]
     header = " | ".join(f"{lo / 1e6:.0f}–{hi / 1e6:.0f}M" for lo, hi in itertools.pairwise(edges))
     print(f"| run | {header} | last 100 games |")
@@ -38,7 +41,8 @@ def main() -> None:
             inside = [s for f, s in zip(frames, scores, strict=True) if lo < f <= hi]
             cells.append(f"{statistics.mean(inside):.1f}" if inside else "-")
         kept = [s for f, s in zip(frames, scores, strict=True) if f <= limit][-100:]
-        print(f"| {label} | " + " | ".join(cells) + f" | {statistics.mean(kept):.1f} |")
+        last = f"{statistics.mean(kept):.1f}" if kept else "-"
+        print(f"| {label} | " + " | ".join(cells) + f" | {last} |")
     print(f"wrote {args.output}")
 
 

@@ -13,6 +13,7 @@ import csv
 import filecmp
 import itertools
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -249,6 +250,21 @@ def test_compare_curves_plots_runs_and_tabulates_mean_scores_per_bucket(
     last = f"{statistics.mean(scores[:-1]):.1f}"
     assert rows[1:] == [["a", *expected, last], ["b", *expected, last]]
     assert f"wrote {output}" in result.stdout
+
+
+def test_compare_curves_gives_empty_cells_to_a_run_without_games(run: Path, tmp_path: Path) -> None:
+    """A run that has not finished a game yet (just started) is tabulated, not a crash."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(run / "config.json", fresh / "config.json")
+    (fresh / "episodes.csv").write_text((run / "episodes.csv").read_text().splitlines()[0] + "\n")
+    assert read_episodes(fresh) == ([], [])
+    output = tmp_path / "curves.png"
+    result = script("compare_curves", run, fresh, "-o", output, "--buckets", "2")
+    assert is_png(output)
+    rows = table(result.stdout)
+    assert rows[2] == ["fresh", "-", "-", "-"]
+    assert rows[1][0] == "run" and "-" not in rows[1][-1]
 
 
 def test_learning_run_trains_evaluates_plots_and_summarises(tmp_path: Path) -> None:

@@ -106,6 +106,41 @@ def test_centred_input_takes_each_screens_mean_out() -> None:
         ActorCritic((4, 84, 84), 3, pixel_input="whiten")
 
 
+def test_background_input_takes_each_screens_most_common_level_out() -> None:
+    from a3c.model import background_level
+
+    scaled = ActorCritic((4, 84, 84), 3)
+    background = ActorCritic((4, 84, 84), 3, pixel_input="background")
+    background.load_state_dict(scaled.state_dict())
+    # Pong-like: a grey field (87) with a few white and dark objects; Breakout-like: black (0)
+    # under coloured rows; ties go to the darker level.
+    pong = torch.full((4, 84, 84), 87, dtype=torch.uint8)
+    pong[:, 10:14, :] = 236
+    pong[:, 40:50, 5:7] = 147
+    breakout = torch.zeros((4, 84, 84), dtype=torch.uint8)
+    breakout[:, 20:30, :] = 180
+    tie = torch.zeros((4, 84, 84), dtype=torch.uint8)
+    tie[:, :, 42:] = 200
+    obs = torch.stack([pong, breakout, tie])
+    assert background_level(obs).tolist() == [87.0, 0.0, 0.0]
+    x = background.prepare(obs)
+    assert torch.allclose(x[0], (pong.float() - 87) / 255)
+    assert x[0][pong == 87].abs().max() == 0  # the field itself enters as exactly 0
+    assert torch.equal(x[1:], scaled.prepare(obs[1:]))  # a black background changes nothing
+    # The level comes from the newest frame of the stack; a vector of pixels is read whole.
+    older = pong.clone()
+    older[:3] = 236
+    assert background_level(older.unsqueeze(0)).tolist() == [87.0]
+    flat = torch.tensor([[5, 5, 9], [1, 9, 9]], dtype=torch.uint8)
+    assert background_level(flat).tolist() == [5.0, 9.0]
+    assert torch.allclose(background.step(obs)[0], scaled.step(x)[0], atol=1e-5)
+    from a3c.config import make_config
+    from a3c.model import build_model
+
+    cfg = make_config("atari", overrides={"env_id": "Pong", "pixel_input": "background"})
+    assert build_model(cfg).pixel_input == "background"
+
+
 def test_the_seed_decides_the_initial_weights() -> None:
     from a3c.config import make_config
     from a3c.model import build_model
