@@ -207,19 +207,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 # Any Atari game under the standard protocol: `v5`, with an RMSprop whose steps are normalised
-# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate, and centred input. Normalised steps
-# move every weight by about lr whatever its gradient; on a nearly uniform screen (Pong's) all
-# of a first-layer filter's weights get gradients of one sign, so on raw pixels the filters
-# were driven below zero and died within a few hundred updates (docs/experiments/
-# first-layer-bisection.md). With each screen's mean subtracted the background is 0 and they live.
-# `v5`'s lr 7e-4 learned Pong sooner but killed nearly all of the second convolution for its first
-# million frames; 2.5e-4 kept every layer alive and ended as high (docs/experiments/
-# pong-learning-rate.md).
+# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate, and each screen's background level
+# subtracted. Normalised steps move every weight by about lr whatever its gradient; on a uniform
+# input every weight of a filter gets gradients of one sign, so the filters that see it are
+# driven below zero together and die. On raw pixels that killed Pong's first convolution (its
+# grey field; docs/experiments/first-layer-bisection.md); with each screen's mean subtracted
+# instead, Breakout's black field became a uniform negative input and its second convolution
+# died. With the most common level subtracted every game's background is 0 (Breakout's input
+# is unchanged) and both games keep every layer (docs/experiments/background-input.md).
+# `v5`'s lr 7e-4 learned Pong sooner but killed nearly all of the second convolution for its
+# first million frames; 2.5e-4 kept every layer alive (docs/experiments/pong-learning-rate.md).
 PRESETS["atari"] = {
     **PRESETS["v5"],
     "rms_eps": 1e-5,
     "lr": 2.5e-4,
-    "pixel_input": "centre",
+    "pixel_input": "background",
     "frames": 20_000_000,
 }
 
@@ -228,7 +230,7 @@ PRESET_SUMMARIES: dict[str, str] = {
     "seed": "the seed's Keras A3C",
     "paper": "the A3C paper's Atari setup",
     "v5": "the standard protocol: ALE v5 sticky actions, Gymnasium's preprocessing",
-    "atari": "v5 with a normalised RMSprop and centred input, for any game",
+    "atari": "v5 with a normalised RMSprop and the background subtracted, for any game",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}

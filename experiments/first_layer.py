@@ -70,6 +70,7 @@ _ATARI = {"lr_schedule": "constant", "pixel_input": "scale"}  # the preset as it
 ARMS["fix"] = {
     "atari": dict(_ATARI),
     "centre": {**_ATARI, "pixel_input": "centre"},
+    "background": {**_ATARI, "pixel_input": "background"},
     "torch-init": {**_ATARI, "init": "torch"},
     "pfrl-learning": {**_ATARI, **{k: PFRL[k] for k in ("t_max", "init", "lr", "rms_eps")},
                       "value_coef": 0.25},

@@ -63,10 +63,10 @@ def test_v5_preset_is_the_standard_protocol() -> None:
     assert (cfg.lr_schedule, cfg.max_grad_norm, cfg.workers) == ("linear", 40.0, 8)
 
 
-def test_atari_preset_is_v5_with_a_normalised_optimizer_and_centred_input() -> None:
+def test_atari_preset_is_v5_with_a_normalised_optimizer_and_background_subtracted() -> None:
     atari, v5 = make_config("atari", overrides={"env_id": "ALE/Pong-v5"}), make_config("v5")
     assert (atari.rms_eps, atari.lr, atari.frames) == (1e-5, 2.5e-4, 20_000_000)
-    assert (atari.pixel_input, v5.pixel_input) == ("centre", "scale")
+    assert (atari.pixel_input, v5.pixel_input) == ("background", "scale")
     differ = {"rms_eps", "lr", "frames", "preset", "env_id", "action_set", "pixel_input"}
     assert {k: v for k, v in atari.to_dict().items() if k not in differ} == {
         k: v for k, v in v5.to_dict().items() if k not in differ

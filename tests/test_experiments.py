@@ -341,8 +341,8 @@ def test_first_layer_trains_an_arm_reads_its_health_and_tabulates_it(tmp_path: P
     assert rows[0][-1] == "dead of 16 at 0k / 2k"
     by_arm = {row[0]: row[-1] for row in rows[1:]}
     assert by_arm == {
-        "atari": "not run", "centre": f"s1: {dead}", "torch-init": "not run",
-        "pfrl-learning": "not run",
+        "atari": "not run", "centre": f"s1: {dead}", "background": "not run",
+        "torch-init": "not run", "pfrl-learning": "not run",
     }  # fmt: skip
 
 
