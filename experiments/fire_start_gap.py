@@ -47,11 +47,14 @@ def main() -> None:
 
     score = np.array([g["score"] for g in games])
     start = np.array([g["start_steps"] for g in games])
-    corr = np.corrcoef(start, score)[0, 1]
+    # A correlation needs both to vary (not so with one game, or a policy that always scores the
+    # same): say so rather than print nan.
+    varied = len(games) > 1 and score.std() > 0 and start.std() > 0
+    corr = f"{np.corrcoef(start, score)[0, 1]:.2f}" if varied else "undefined (no variation)"
     print(
         f"{len(games)} games, start mode {cfg.start_mode!r}: {score.mean():.1f} ± {score.std():.1f}"
     )
-    print(f"  under 60 points: {np.mean(score < 60):.0%}; correlation with start steps {corr:.2f}")
+    print(f"  under 60 points: {np.mean(score < 60):.0%}; correlation with start steps {corr}")
     for lo, hi in ((1, 10), (11, 20), (21, 30)):
         inside = (start >= lo) & (start <= hi)
         if inside.any():

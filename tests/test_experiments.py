@@ -206,6 +206,10 @@ def test_fire_start_gap_records_each_games_fire_start_steps(
     assert all(1 <= g["start_steps"] <= 30 and g["score"] >= 0 for g in games)
     mean = statistics.mean(g["score"] for g in games)
     assert result.stdout.startswith(f"2 games, start mode 'fire': {mean:.1f} ± ")
+    assert "nan" not in result.stdout  # a tiny model's equal scores have no correlation to print
+    scores, starts = ({g[k] for g in games} for k in ("score", "start_steps"))
+    if len(scores) == 1 or len(starts) == 1:
+        assert "correlation with start steps undefined (no variation)" in result.stdout
 
 
 def test_protocol_variants_plays_the_model_through_every_variant(
