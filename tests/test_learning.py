@@ -17,7 +17,10 @@ pytestmark = pytest.mark.slow  # learning tests of a minute or more
 def test_a3c_solves_cartpole_v1_with_the_paper_presets_learning_settings(tmp_path: Path) -> None:
     """CartPole-v1 to its own bar: a mean of 475 over 100 consecutive games. The `paper` preset
     as it is (optimizer, schedule, t_max, losses), changed only in the game, the scale of this
-    machine (2 learner processes of 4 games) and the budget: about 2 minutes."""
+    machine (2 learner processes of 4 games) and the budget: about 30 s."""
+    # 600k frames: at 400k one run in six missed 475 in training (453) and one in CI left a
+    # last checkpoint whose greedy games ended near 300; at 600k eight of eight runs reached
+    # 492-500 in training and 496-500 in the greedy evaluation.
     cfg = make_config(
         "paper",
         overrides={
@@ -25,7 +28,7 @@ def test_a3c_solves_cartpole_v1_with_the_paper_presets_learning_settings(tmp_pat
             "workers": 2,
             "learners_per_process": 1,
             "envs_per_worker": 4,
-            "frames": 400_000,
+            "frames": 600_000,
         },
     )
     assert (cfg.torso, cfg.t_max, cfg.rms_eps, cfg.rms_eps_inside_sqrt) == ("mlp", 5, 0.1, True)
