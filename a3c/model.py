@@ -96,6 +96,12 @@ def background_level(obs: torch.Tensor) -> torch.Tensor:
     the frames of one stack share their background, and a quarter of one frame finds it as
     surely at a sixteenth of the cost (the learning pass asks for it on every observation).
     One histogram per observation, from a single bincount; ties go to the darker value."""
+    if obs.dtype != torch.uint8 or obs.dim() not in (2, 4):
+        # A float screen or an unbatched stack would give a wrong level without an error.
+        raise ValueError(
+            "background_level wants uint8 (N, D) or (N, C, H, W), "
+            f"got {obs.dtype} {tuple(obs.shape)}"
+        )
     n = obs.shape[0]
     sample = obs[:, -1, ::2, ::2] if obs.dim() == 4 else obs
     offsets = torch.arange(n, device=obs.device).mul_(256).unsqueeze(1)

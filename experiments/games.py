@@ -37,7 +37,7 @@ import torch
 from eval_matrix import run_cell  # this folder's script: one evaluation, cached
 
 from a3c.checkpoint import export_model, list_checkpoints, load_checkpoint
-from a3c.config import make_config
+from a3c.config import PRESETS, config_from_dict, make_config
 from a3c.evaluate import EVAL_SEED_BASE, make_gymnasium_atari
 from a3c.metrics import read_curve
 from a3c.plot import plot_runs, scores_at
@@ -97,6 +97,15 @@ PUBLISHED: dict[str, tuple[str, dict[str, float]]] = {
 }
 
 
+def recipe_changes(ckpt: dict[str, Any], preset: str) -> str:
+    """The settings of `preset` that the checkpoint's config does not share, as 'name: theirs
+    -> today's' (empty when it was trained with today's preset). The game and budget aside."""
+    cfg = config_from_dict(ckpt["config"]).to_dict()
+    today = make_config(preset).to_dict()
+    keys = sorted(set(PRESETS[preset]) - {"env_id", "frames"})
+    return ", ".join(f"{k}: {cfg[k]!r} -> {today[k]!r}" for k in keys if cfg[k] != today[k])
+
+
 def train(
     game: str, run: Path, model: Path, frames: int, seed: int, preset: str, per_process: int
 ) -> tuple[Path, dict[str, Any]]:
@@ -107,6 +116,15 @@ def train(
     redrawing the table never starts a finished game again from scratch.
     """
     found = list_checkpoints(run / "checkpoints") if run.exists() else []
+    if not found and model.exists() and (changed := recipe_changes(load_checkpoint(model), preset)):
+        # One name has meant several recipes (the preset changed): a kept model of another
+        # recipe is neither evaluated as today's nor overwritten.
+        print(
+            f"games.py: {model} was trained with another '{preset}' recipe ({changed}); "
+            "move it away or pass --models DIR",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     if found and (ckpt := load_checkpoint(found[-1]))["frames"] >= frames:
         return found[-1], ckpt
     if not found and model.exists() and (ckpt := load_checkpoint(model))["frames"] >= frames:

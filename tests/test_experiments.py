@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from a3c.checkpoint import checkpoint_frames, list_checkpoints, load_checkpoint
 from a3c.config import Config, config_from_dict, resume_config
@@ -208,8 +209,11 @@ def test_fire_start_gap_records_each_games_fire_start_steps(
     assert result.stdout.startswith(f"2 games, start mode 'fire': {mean:.1f} ± ")
     assert "nan" not in result.stdout  # a tiny model's equal scores have no correlation to print
     scores, starts = ({g[k] for g in games} for k in ("score", "start_steps"))
+    corr = result.stdout.split("correlation with start steps ")[1].splitlines()[0]
     if len(scores) == 1 or len(starts) == 1:
-        assert "correlation with start steps undefined (no variation)" in result.stdout
+        assert corr == "undefined (no variation)"
+    else:
+        assert -1 <= float(corr) <= 1
 
 
 def test_protocol_variants_plays_the_model_through_every_variant(
@@ -350,12 +354,21 @@ def test_first_layer_trains_an_arm_reads_its_health_and_tabulates_it(tmp_path: P
     }  # fmt: skip
 
 
+def test_background_levels_counts_each_screens_level(tmp_path: Path) -> None:
+    out = tmp_path / "levels.json"
+    result = script("background_levels", "Breakout", "--out", out)
+    # Breakout's field is black on every screen of random play: its input is left unchanged.
+    assert json.loads(out.read_text()) == {"Breakout": {"0": 200}}
+    assert result.stdout == "Breakout: 200 screens; level: screens 0: 200\n"
+
+
 def test_games_trains_evaluates_keeps_the_model_and_tabulates_a_game(tmp_path: Path) -> None:
     runs, out, models = tmp_path / "runs", tmp_path / "out", tmp_path / "models"
-    result = script(
+    args = (
         "games", "Breakout", "--frames", "2000", "--learners-per-process", "8", "--episodes", "1",
         "--runs", runs, "--out", out, "--models", models, "--plot", tmp_path / "games.png",
     )  # fmt: skip
+    result = script(*args)
     assert "train --preset atari --env ALE/Breakout-v5 --frames 2000 --seed 1" in result.stdout
     model = models / "breakout-a3c-atari-0.002M.pt"
     assert not (ROOT / "models" / model.name).exists()
@@ -384,3 +397,20 @@ def test_games_trains_evaluates_keeps_the_model_and_tabulates_a_game(tmp_path: P
     assert ours == f"{evaluation['mean']:.1f} ± {evaluation['std']:.1f}"
     assert rand == f"{random['mean']:.1f}"
     assert (sb3_zoo, zoo, pfrl, paper) == ("279.8", "384.9", "581.0", "551.6")
+
+    # With the run gone the kept model stands in: nothing trains, the table is the same.
+    shutil.rmtree(runs)
+    again = script(*args)
+    assert "$ " not in again.stdout and table(again.stdout) == table(result.stdout)
+    # A kept model of another recipe under the same name (the preset changed since) is refused.
+    data = torch.load(model, weights_only=False)
+    data["config"]["pixel_input"] = "centre"
+    torch.save(data, model)
+    before = model.read_bytes()
+    refused = subprocess.run(
+        [sys.executable, "experiments/games.py", *map(str, args[1:])],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "pixel_input: 'centre' -> 'background'" in refused.stderr
+    assert model.read_bytes() == before and not runs.exists()

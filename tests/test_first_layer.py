@@ -6,7 +6,7 @@ weight of a first-layer filter moved the same way at every update, and within a 
 updates (about 16-30k frames) 12 to 16 of the 16 filters answered 0 to every screen: the
 network was blind and Pong stayed random for millions of frames. On that preset
 (`pixel_input = "scale"`) this test fails: checked by hand, 14 of 16 filters dead at 150k
-frames. With centred input it passes.
+frames. With centred input, and with today's background input, it passes.
 
 Centring each screen by its mean then killed Breakout's second convolution: Breakout's field is
 black, so centring made it a uniform negative input, and the same normalised steps drove the
@@ -25,7 +25,7 @@ from a3c.health import collect_screens, measure_health
 from a3c.trainer import Trainer
 
 # With centred input this seed's Breakout run had 25 of 32 second-layer filters dead by 216k
-# frames (docs/experiments/breakout-atari-vs-v5.md); this test's own run, by hand: 20 of 32 dead
+# frames (docs/experiments/background-input.md); this test's own run, by hand: 20 of 32 dead
 # at 300k frames with centred input (the test fails), 1 of 32 with the background subtracted.
 SEED_BREAKOUT = 2
 FRAMES_BREAKOUT = 300_000
@@ -62,7 +62,9 @@ def test_atari_preset_keeps_breakouts_second_layer_alive(tmp_path: Path) -> None
     health = measure_health(model, collect_screens(cfg))
     conv2 = health.layers[1]
     assert conv2.name == "conv2"
-    assert conv2.dead <= conv2.units // 2, f"{conv2.dead} of 32 second-layer filters dead"
+    assert conv2.dead <= conv2.units // 2, (
+        f"{conv2.dead} of {conv2.units} second-layer filters dead"
+    )
     # The dense layer may pass the warning mark for a moment early on (it did at ~180k frames in
     # hour-long runs, and came back): what this test guards is the convolutions.
     assert not health.blind

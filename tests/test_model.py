@@ -133,12 +133,16 @@ def test_background_input_takes_each_screens_most_common_level_out() -> None:
     assert background_level(older.unsqueeze(0)).tolist() == [87.0]
     flat = torch.tensor([[5, 5, 9], [1, 9, 9]], dtype=torch.uint8)
     assert background_level(flat).tolist() == [5.0, 9.0]
+    for wrong in (pong.float().unsqueeze(0), pong):  # float pixels; a stack without its batch
+        with pytest.raises(ValueError, match="background_level wants uint8"):
+            background_level(wrong)
     assert torch.allclose(background.step(obs)[0], scaled.step(x)[0], atol=1e-5)
     from a3c.config import make_config
     from a3c.model import build_model
 
-    cfg = make_config("atari", overrides={"env_id": "Pong", "pixel_input": "background"})
-    assert build_model(cfg).pixel_input == "background"
+    assert (
+        build_model(make_config("atari", overrides={"env_id": "Pong"})).pixel_input == "background"
+    )
 
 
 def test_the_seed_decides_the_initial_weights() -> None:
