@@ -116,19 +116,21 @@ def train(
     redrawing the table never starts a finished game again from scratch.
     """
     found = list_checkpoints(run / "checkpoints") if run.exists() else []
-    if not found and model.exists() and (changed := recipe_changes(load_checkpoint(model), preset)):
-        # One name has meant several recipes (the preset changed): a kept model of another
-        # recipe is neither evaluated as today's nor overwritten.
-        print(
-            f"games.py: {model} was trained with another '{preset}' recipe ({changed}); "
-            "move it away or pass --models DIR",
-            file=sys.stderr,
-        )
-        sys.exit(2)
     if found and (ckpt := load_checkpoint(found[-1]))["frames"] >= frames:
         return found[-1], ckpt
-    if not found and model.exists() and (ckpt := load_checkpoint(model))["frames"] >= frames:
-        return model, ckpt
+    if not found and model.exists():
+        kept = load_checkpoint(model)
+        if changed := recipe_changes(kept, preset):
+            # One name has meant several recipes (the preset changed): a kept model of another
+            # recipe is neither evaluated as today's nor overwritten.
+            print(
+                f"games.py: {model} was trained with another '{preset}' recipe ({changed}); "
+                "move it away or pass --models DIR",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+        if kept["frames"] >= frames:
+            return model, kept
     if found:
         command = [A3C, "train", "--resume", str(run), "--frames", str(frames)]
     else:
