@@ -224,7 +224,10 @@ class ActorCritic(nn.Module):
         if self.pixel_input == "centre":
             x.sub_(x.mean(dim=tuple(range(1, x.dim())), keepdim=True))
         elif self.pixel_input == "background":
-            x.sub_((background_level(obs) / 255.0).view(-1, *([1] * (x.dim() - 1))))
+            level = background_level(obs)
+            # Breakout's, Space Invaders' and Q*bert's field is black: skip a pass over the input.
+            if level.any():
+                x.sub_((level / 255.0).view(-1, *([1] * (x.dim() - 1))))
         return x
 
     def step(
