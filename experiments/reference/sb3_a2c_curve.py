@@ -10,7 +10,10 @@ the suite. OUT gets `config.json` (the env id, for `a3c plot`'s panels) and `epi
         --env ALE/Pong-v5 --frames 20000000 --seed 1 --out runs/sb3-a2c-pong-s1
     a3c plot runs/sb3-a2c-pong-s1 runs/pong-s1 -o pong-vs-sb3.png --at 5M,10M,20M
 
-compares the two at equal frames. Settings (rl-baselines3-zoo `hyperparams/a2c.yml`, `atari`):
+compares the two at equal frames. The model is saved to OUT/sb3-a2c-latest.zip every
+`--save-every` frames (with its optimizer); run the same command again to go on from it, its
+games appended to episodes.csv (the environments restart, and the random streams differ from
+an unbroken run). Settings (rl-baselines3-zoo `hyperparams/a2c.yml`, `atari`):
 16 environments (`make_atari_env`: no-op starts, FIRE reset, lost life as the end of an episode
 for learning, 84x84 area resize, max-pool frame skip 4, rewards clipped) with 4 stacked frames,
 n_steps 5, lr 7e-4 constant, `RMSpropTFLike` (ε 1e-5, α 0.99), entropy 0.01, value 0.25, gradient
@@ -68,13 +71,22 @@ class GameLog(BaseCallback):
     """Appends every whole game (the Monitor's record, below the lost-life ends) to
     episodes.csv, at the frames trained so far."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, save_to: Path, save_every: int, resumed_at: int) -> None:
         super().__init__()
+        header = ["frames", "episode", "score", "steps", "learner", "wall_s"]
+        old = list(csv.reader(path.open()))[1:] if path.exists() else []
+        # Games logged after the saved model was written are played again: drop them.
+        kept = [row for row in old if int(row[0]) <= resumed_at]
+        self.games = len(kept)
+        # A resumed run's clock goes on from its last kept game.
+        done_s = float(kept[-1][5]) if kept else 0.0
         self.file = open(path, "w", newline="")  # noqa: SIM115 - closed in _on_training_end
         self.writer = csv.writer(self.file)
-        self.writer.writerow(["frames", "episode", "score", "steps", "learner", "wall_s"])
-        self.games = 0
-        self.start = time.monotonic()
+        self.writer.writerows([header, *kept])
+        self.start = time.monotonic() - done_s
+        self.save_to = save_to
+        self.save_every = save_every
+        self.next_save = 0
 
     def _on_step(self) -> bool:
         for env_index, info in enumerate(self.locals["infos"]):
@@ -87,6 +99,14 @@ class GameLog(BaseCallback):
                 steps = int(game["l"]) // FRAME_SKIP
                 self.writer.writerow([frames, self.games, game["r"], steps, env_index, wall])
                 self.file.flush()
+        frames = self.num_timesteps * FRAME_SKIP
+        if self.next_save == 0:
+            self.next_save = (frames // self.save_every + 1) * self.save_every
+        if frames >= self.next_save:
+            self.next_save += self.save_every
+            partial = self.save_to.with_suffix(".part.zip")
+            self.model.save(partial)
+            partial.replace(self.save_to)
         return True
 
     def _on_training_end(self) -> None:
@@ -99,6 +119,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save-every", type=int, default=1_000_000, help="frames between saves")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -114,6 +135,7 @@ def main() -> None:
         "max_grad_norm": 0.5,
         "gamma": 0.99,
     }
+    latest = args.out / "sb3-a2c-latest.zip"
     model = A2C(
         "CnnPolicy",
         env,
@@ -127,11 +149,15 @@ def main() -> None:
         },
         **settings,
     )
+    if latest.exists():
+        model = A2C.load(latest, env=env)  # its weights, optimizer and step count
+        print(f"resuming at {model.num_timesteps * FRAME_SKIP} frames", flush=True)
     record = {"env_id": args.env, "trainer": "stable-baselines3 A2C", "seed": args.seed}
     (args.out / "config.json").write_text(json.dumps({**record, **settings}, indent=1) + "\n")
-    model.learn(
-        total_timesteps=args.frames // FRAME_SKIP, callback=GameLog(args.out / "episodes.csv")
-    )
+    resumed_at = model.num_timesteps * FRAME_SKIP
+    log = GameLog(args.out / "episodes.csv", latest, args.save_every, resumed_at)
+    remaining = args.frames // FRAME_SKIP - model.num_timesteps
+    model.learn(total_timesteps=max(remaining, 0), callback=log, reset_num_timesteps=False)
     model.save(args.out / "sb3-a2c-final.zip")
 
 
