@@ -124,13 +124,16 @@ class Config:
     rms_alpha: float = 0.99
     """RMSprop decay of the squared-gradient average (Keras' rho)."""
     rms_eps: float = 0.01
-    """RMSprop epsilon."""
+    """RMSprop epsilon, on the scale of our loss, which sums every term over the update's N
+    samples (t_max × envs per worker): ε on a loss averaged over them, as SB3's, is this / N².
+    SB3's A2C (ε 1e-5, 16 × 5 samples) is 0.064 here (docs/experiments/rmsprop-epsilon.md)."""
     rms_eps_inside_sqrt: bool = False
     """True: divide by sqrt(v + eps) as TensorFlow and the paper; False: sqrt(v) + eps as Keras."""
     rms_init: float = 0.0
     """Starting value of RMSprop's mean square v: 0 as Keras and torch.optim; 1 as TensorFlow
     and SB3's RMSpropTFLike, whose first steps are then small and grow as v decays to the
-    gradients' scale (with v = 0 and a small eps the first steps are ~10 × lr on every weight)."""
+    gradients' scale (with v = 0 and a small eps the first steps are ~10 × lr on every weight).
+    Like rms_eps it is on our summed loss's scale: SB3's 1 is N² here."""
     adam_beta1: float = 0.9
     """Adam's decay of the gradient's running mean."""
     adam_beta2: float = 0.999
@@ -207,7 +210,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 # Any Atari game under the standard protocol: `v5`, with an RMSprop whose steps are normalised
-# (eps 1e-5 inside the root, as SB3's A2C) at a lower rate, and each screen's background level
+# (eps 1e-5 inside the root on our summed loss: 2.5e-8 on the loss averaged over the 20
+# samples, where SB3's A2C has 1e-5; docs/experiments/rmsprop-epsilon.md) at a lower rate, and
+# each screen's background level
 # subtracted. Normalised steps move every weight by about lr whatever its gradient; on a uniform
 # input every weight of a filter gets gradients of one sign, so the filters that see it are
 # driven below zero together and die. On raw pixels that killed Pong's first convolution (its
