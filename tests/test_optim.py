@@ -138,3 +138,38 @@ def test_shared_adam_through_the_server_and_back_from_its_state() -> None:
     with pytest.raises(ValueError, match="exp_avg"):
         again.optimizer.load_state_dict({"square_avg": torch.zeros(len(before))})
     assert SharedAdam.check_state({**state["optimizer"], "steps": torch.zeros(3)}, len(before))
+
+
+def test_rmsprop_eps_on_a_summed_loss_is_n_squared_times_eps_on_the_mean() -> None:
+    """Our loss sums its terms over an update's N samples; SB3's averages them. The same steps
+    need ε and the starting mean square N² times larger on the sum (what the rms_eps docs and
+    docs/experiments/rmsprop-epsilon.md rely on), and ε left as it is damps the sum far less."""
+    from a3c.losses import a3c_loss
+
+    torch.manual_seed(0)
+    n, features, actions = 80, 6, 4
+    head = torch.randn(features, actions + 1) * 0.1
+
+    def gradient(weights: torch.Tensor, divide_by: float) -> torch.Tensor:
+        weights = weights.clone().requires_grad_(True)
+        out = torch.randn(n, features, generator=torch.Generator().manual_seed(1)) @ weights
+        returns = torch.linspace(-1.0, 1.0, n)
+        chosen = torch.arange(n) % actions
+        loss, _ = a3c_loss(out[:, :actions], out[:, actions], chosen, returns, 0.01, 0.25, "sum")
+        (loss / divide_by).backward()
+        assert weights.grad is not None
+        return weights.grad.flatten()
+
+    def train(eps: float, init: float, divide_by: float) -> torch.Tensor:
+        weights = head.clone()
+        square_avg = torch.full((weights.numel(),), init)
+        for _ in range(20):
+            grad = gradient(weights, divide_by)
+            rmsprop_step_(weights.view(-1), grad, square_avg, 7e-4, 0.99, eps, True)
+        return weights
+
+    mean = train(eps=1e-5, init=1.0, divide_by=n)  # SB3's A2C
+    scaled_sum = train(eps=1e-5 * n**2, init=1.0 * n**2, divide_by=1.0)
+    naive_sum = train(eps=1e-5, init=1.0, divide_by=1.0)
+    assert torch.allclose(scaled_sum, mean, atol=1e-6)
+    assert (naive_sum - head).abs().sum() > 2 * (mean - head).abs().sum()
