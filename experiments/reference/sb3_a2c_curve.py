@@ -86,7 +86,7 @@ class GameLog(BaseCallback):
         self.start = time.monotonic() - done_s
         self.save_to = save_to
         self.save_every = save_every
-        self.next_save = 0
+        self.next_save = (resumed_at // save_every + 1) * save_every
 
     def _on_step(self) -> bool:
         for env_index, info in enumerate(self.locals["infos"]):
@@ -99,10 +99,7 @@ class GameLog(BaseCallback):
                 steps = int(game["l"]) // FRAME_SKIP
                 self.writer.writerow([frames, self.games, game["r"], steps, env_index, wall])
                 self.file.flush()
-        frames = self.num_timesteps * FRAME_SKIP
-        if self.next_save == 0:
-            self.next_save = (frames // self.save_every + 1) * self.save_every
-        if frames >= self.next_save:
+        if self.num_timesteps * FRAME_SKIP >= self.next_save:
             self.next_save += self.save_every
             partial = self.save_to.with_suffix(".part.zip")
             self.model.save(partial)
