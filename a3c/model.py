@@ -137,7 +137,7 @@ class ActorCritic(nn.Module):
         self.policy_kind = policy
         if torso == "atari":
             channels = obs_shape[0]
-            self.trunk: nn.Module = nn.Sequential(
+            self.trunk: nn.Sequential = nn.Sequential(
                 nn.Conv2d(channels, 16, kernel_size=8, stride=4),
                 nn.ReLU(),
                 nn.Conv2d(16, 32, kernel_size=4, stride=2),

@@ -1,10 +1,18 @@
-"""What several test files share: running the `a3c` command as a user would."""
+"""What several test files share: running the `a3c` command as a user would, and typed access
+to a server's optimizer statistics and a network's layers."""
 
 import contextlib
 import io
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from a3c.model import ActorCritic
+    from a3c.optim import SharedRMSprop
+    from a3c.server import SharedParameterServer
 
 
 def run_a3c(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -32,3 +40,20 @@ def call_a3c(*args: str) -> subprocess.CompletedProcess[str]:
         else:  # pragma: no cover - main always exits
             code = 0
     return subprocess.CompletedProcess(["a3c", *args], code, out.getvalue(), err.getvalue())
+
+
+def rmsprop(server: "SharedParameterServer") -> "SharedRMSprop":
+    """The server's optimizer, asserted to be the RMSprop the test's preset asks for."""
+    from a3c.optim import SharedRMSprop
+
+    assert isinstance(server.optimizer, SharedRMSprop)
+    return server.optimizer
+
+
+def trunk_weights(model: "ActorCritic", index: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Weight and bias of the trunk's layer at `index` (atari trunk: 0 conv1, 2 conv2, 5 dense)."""
+    from torch import nn
+
+    layer = model.trunk[index]
+    assert isinstance(layer, nn.Conv2d | nn.Linear) and layer.bias is not None
+    return layer.weight, layer.bias

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from tests.helpers import call_a3c, run_a3c
 
 pytestmark = pytest.mark.slow  # trains and plays whole games
 
-TINY = {"workers": 1, "learners_per_process": 1, "frames": 3000}
+TINY: dict[str, Any] = {"workers": 1, "learners_per_process": 1, "frames": 3000}
 
 
 @pytest.fixture(scope="module")

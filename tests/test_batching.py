@@ -7,21 +7,17 @@ import pytest
 import torch
 
 from a3c.config import make_config
-from a3c.envs import make_vec_env
 from a3c.games import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT
 from a3c.learner import Rollout, rollout_loss, sample_actions
 from a3c.model import ActorCritic
-from tests.test_envs import RecordingALE
+from tests.test_envs import RecordingALE, atari_env
 from tests.test_losses import _KnownValues
 
 
 def test_each_environment_gets_its_own_action_in_order() -> None:
-    env = make_vec_env(make_config("seed", overrides={"action_set": "minimal"}), [1, 2, 3])
+    env = atari_env(make_config("seed", overrides={"action_set": "minimal"}), [1, 2, 3])
     env.reset()
-    recorders = []
-    for game in env.games:
-        game.ale = RecordingALE(game.ale)
-        recorders.append(game.ale)
+    recorders = [RecordingALE.install(game) for game in env.games]
     step = env.step(np.array([2, 3, 0]))
     assert [r.actions for r in recorders] == [[ALE_RIGHT] * 4, [ALE_LEFT] * 4, [ALE_NOOP] * 4]
     assert step.obs.shape == (3, 4, 84, 84)
@@ -30,23 +26,22 @@ def test_each_environment_gets_its_own_action_in_order() -> None:
 
 def test_fire_after_a_lost_life_only_in_the_environment_that_lost_it() -> None:
     cfg = make_config("seed", overrides={"action_set": "minimal"})
-    env = make_vec_env(cfg, [5, 6])
+    env = atari_env(cfg, [5, 6])
     env.reset()
-    for game in env.games:
-        game.ale = RecordingALE(game.ale)
+    recorders = [RecordingALE.install(game) for game in env.games]
     # Env 0 does nothing and loses its first life; env 1 keeps firing, serving again and again
     # is harmless, but it must never get an extra FIRE step of its own.
     for _ in range(2000):
-        for game in env.games:
-            game.ale.actions.clear()
+        for recorder in recorders:
+            recorder.actions.clear()
         before = env.history[1].copy()
         step = env.step(np.array([0, 1]))
         if step.life_lost[0] and not step.life_lost[1]:
             break
     else:
         pytest.fail("env 0 never lost a life alone")
-    assert env.games[0].ale.actions == [ALE_NOOP] * 4 + [ALE_FIRE] * 4
-    assert env.games[1].ale.actions == [ALE_FIRE] * 4
+    assert recorders[0].actions == [ALE_NOOP] * 4 + [ALE_FIRE] * 4
+    assert recorders[1].actions == [ALE_FIRE] * 4
     assert step.frames_per_env == [8, 4]
     assert all((step.obs[0][i] == step.obs[0][-1]).all() for i in range(4))  # history restarted
     assert (step.obs[1][:3] == before[1:]).all()  # history shifted by one frame

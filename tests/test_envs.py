@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from a3c.config import ConfigError, make_config
-from a3c.envs import make_vec_env, preprocess
+from a3c.config import Config, ConfigError, make_config
+from a3c.envs import AtariGame, AtariVecEnv, make_vec_env, preprocess
 from a3c.games import ALE_FIRE, ALE_LEFT, ALE_NOOP, ALE_RIGHT, atari_rom
 
 
@@ -25,10 +25,23 @@ class RecordingALE:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ale, name)
 
+    @classmethod
+    def install(cls, game: AtariGame, bonus: float = 0.0) -> "RecordingALE":
+        """Put a recorder between `game` and its emulator; returns the recorder."""
+        recorder = cls(game.ale, bonus)
+        game.ale = recorder  # type: ignore[assignment]  # stands in for the ALEInterface
+        return recorder
 
-def _env(**overrides: Any) -> Any:
-    cfg = make_config("seed", overrides=overrides)
-    return make_vec_env(cfg, [123])
+
+def atari_env(cfg: Config, seeds: list[int]) -> AtariVecEnv:
+    """`make_vec_env` for an Atari game, whose games and histories the tests reach into."""
+    env = make_vec_env(cfg, seeds)
+    assert isinstance(env, AtariVecEnv)
+    return env
+
+
+def _env(**overrides: Any) -> AtariVecEnv:
+    return atari_env(make_config("seed", overrides=overrides), [123])
 
 
 def test_observation_shape_and_dtype() -> None:
@@ -61,36 +74,36 @@ def test_seed_action_mapping_and_minimal_set() -> None:
 def test_random_fire_start_steps_within_range() -> None:
     env = _env()
     game = env.games[0]
-    game.ale = RecordingALE(game.ale)
+    ale = RecordingALE.install(game)
     counts = set()
     for _ in range(8):
-        game.ale.actions.clear()
+        ale.actions.clear()
         game.reset()
-        assert set(game.ale.actions) == {ALE_FIRE}
-        assert len(game.ale.actions) % 4 == 0
-        counts.add(len(game.ale.actions) // 4)
+        assert set(ale.actions) == {ALE_FIRE}
+        assert len(ale.actions) % 4 == 0
+        counts.add(len(ale.actions) // 4)
     assert all(1 <= c <= 30 for c in counts) and len(counts) > 1
 
 
 def test_noop_starts_then_fire() -> None:
     env = _env(action_set="minimal", start_mode="noop", start_steps_min=3, start_steps_max=3)
     game = env.games[0]
-    game.ale = RecordingALE(game.ale)
+    ale = RecordingALE.install(game)
     game.reset()
-    assert game.ale.actions == [ALE_NOOP] * 12 + [ALE_FIRE] * 4
+    assert ale.actions == [ALE_NOOP] * 12 + [ALE_FIRE] * 4
 
 
 def test_v5_starts_count_emulator_frames_and_reach_every_phase_of_the_skip() -> None:
     cfg = make_config("v5")
     assert (cfg.start_unit, cfg.start_steps_min, cfg.start_steps_max) == ("frame", 1, 30)
-    env = make_vec_env(cfg, [7])
+    env = atari_env(cfg, [7])
     game = env.games[0]
-    game.ale = RecordingALE(game.ale)
+    ale = RecordingALE.install(game)
     phases = set()
     for _ in range(12):
-        game.ale.actions.clear()
+        ale.actions.clear()
         game.reset()
-        assert game.ale.actions == [ALE_NOOP] * game.start_steps  # no FIRE: v5 serves itself
+        assert ale.actions == [ALE_NOOP] * game.start_steps  # no FIRE: v5 serves itself
         assert 1 <= game.start_steps <= 30 and game.frames == game.start_steps
         phases.add(game.start_steps % 4)
     assert phases == {0, 1, 2, 3}
@@ -102,10 +115,10 @@ def test_fire_pressed_and_history_reset_after_lost_life() -> None:
     env = _env(action_set="minimal")
     env.reset()
     game = env.games[0]
-    game.ale = RecordingALE(game.ale)
+    ale = RecordingALE.install(game)
     noop = np.array([0])
     for _ in range(2000):  # doing nothing loses a life within a few hundred steps
-        game.ale.actions.clear()
+        ale.actions.clear()
         lives = game.lives
         step = env.step(noop)
         if step.life_lost[0]:
@@ -113,7 +126,7 @@ def test_fire_pressed_and_history_reset_after_lost_life() -> None:
     else:
         pytest.fail("no life was lost")
     assert game.lives == lives - 1
-    assert game.ale.actions == [ALE_NOOP] * 4 + [ALE_FIRE] * 4
+    assert ale.actions == [ALE_NOOP] * 4 + [ALE_FIRE] * 4
     assert step.frames == 8
     history = step.obs[0]
     assert all((history[i] == history[-1]).all() for i in range(4))
@@ -124,7 +137,7 @@ def test_rewards_clipped_but_raw_score_kept() -> None:
     env = _env()
     env.reset()
     game = env.games[0]
-    game.ale = RecordingALE(game.ale, bonus=3.0)  # every frame pays 3: 12 per agent step
+    RecordingALE.install(game, bonus=3.0)  # every frame pays 3: 12 per agent step
     start_score = game.score
     step = env.step(np.array([1]))
     assert step.rewards[0] == 1.0

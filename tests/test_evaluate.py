@@ -84,7 +84,7 @@ def test_play_writes_a_video_with_every_frame(
             assert gif.size == (160, 210)
             # GIF merges identical neighbours into one longer frame: check the play time.
             total_ms = 0
-            for i in range(gif.n_frames):
+            for i in range(getattr(gif, "n_frames", 1)):  # an animated GIF's
                 gif.seek(i)
                 total_ms += gif.info["duration"]
             assert total_ms == pytest.approx(frames * 1000 / 30, rel=0.15)

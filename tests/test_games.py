@@ -48,8 +48,9 @@ def _play_rom(rom: str) -> str | None:
             if (env.n_actions, env.obs_shape) != (n_actions, obs_shape):
                 return f"built {(env.n_actions, env.obs_shape)}, described {(n_actions, obs_shape)}"
             # Against ale-py's own Gymnasium environment, which shares no code with ours.
+            assert game.v5_id is not None  # every ROM ale-py ships has an ALE/…-v5 id
             real = gymnasium.make(game.v5_id)
-            meanings = real.unwrapped.get_action_meanings()
+            meanings = real.unwrapped.get_action_meanings()  # type: ignore[attr-defined]
             real.close()
             if tuple(meanings) != game.action_names:
                 return f"described actions {game.action_names}, ale-py's {tuple(meanings)}"

@@ -11,6 +11,7 @@ from a3c.cli import main
 from a3c.config import make_config
 from a3c.health import HealthWatch, collect_screens, format_frames, measure_health
 from a3c.model import ActorCritic, build_model
+from tests.helpers import trunk_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,9 +36,9 @@ def test_a_fresh_network_sees_and_dead_filters_are_counted_exactly() -> None:
     assert not healthy.blind and healthy.problems() == {}
     # Filters 0-4 answer below zero everywhere (pixels are >= 0): exactly those five are dead.
     with torch.no_grad():
-        conv1 = model.trunk[0]
-        conv1.weight[:5] = -conv1.weight[:5].abs()
-        conv1.bias[:5] = -0.1
+        weight, bias = trunk_weights(model, 0)
+        weight[:5] = -weight[:5].abs()
+        bias[:5] = -0.1
     health = measure_health(model, _screens())
     assert health.layers[0].dead == 5 and health.layers[0].dead_share == 5 / 16
     assert not health.blind  # 11 filters still see
@@ -48,7 +49,7 @@ def test_a_fresh_network_sees_and_dead_filters_are_counted_exactly() -> None:
 def test_a_dead_first_layer_makes_the_network_blind_and_says_so() -> None:
     model = _net()
     with torch.no_grad():
-        model.trunk[0].bias.fill_(-1000.0)
+        trunk_weights(model, 0)[1].fill_(-1000.0)
     health = measure_health(model, _screens())
     assert health.layers[0].dead == 16
     assert health.logit_spread == 0.0 and health.value_spread == 0.0 and health.blind
@@ -61,7 +62,7 @@ def test_a_dead_first_layer_makes_the_network_blind_and_says_so() -> None:
 def test_dense_units_count_per_unit_not_per_screen() -> None:
     model = _net()
     with torch.no_grad():
-        model.trunk[5].bias[:100] = -1000.0  # dense units 0-99 can never fire
+        trunk_weights(model, 5)[1][:100] = -1000.0  # dense units 0-99 can never fire
     health = measure_health(model, _screens())
     assert health.layers[2].dead >= 100
     assert health.layers[2].dead < 256 and not health.blind
@@ -73,7 +74,7 @@ def test_the_warning_says_what_is_dead_since_when_and_what_it_means() -> None:
     screens = _screens()
     assert watch.update(0, measure_health(model, screens)) is None
     with torch.no_grad():
-        model.trunk[0].bias.fill_(-1000.0)
+        trunk_weights(model, 0)[1].fill_(-1000.0)
     blind = measure_health(model, screens)
     first = watch.update(45_000, blind)
     assert first is not None and first.startswith(
@@ -84,7 +85,7 @@ def test_the_warning_says_what_is_dead_since_when_and_what_it_means() -> None:
     later = watch.update(1_200_000, blind)
     assert later is not None and "since 45k frames" in later and "1.2M" not in later
     with torch.no_grad():
-        model.trunk[0].bias.zero_()
+        trunk_weights(model, 0)[1].zero_()
     assert watch.update(1_300_000, measure_health(model, screens)) is None
     assert watch.since == {}
 
@@ -103,7 +104,7 @@ def test_a_resumed_run_remembers_since_when_a_layer_is_dead() -> None:
     assert watch.since == {"conv1": 30_000, "blind": 45_000}
     model = _net()
     with torch.no_grad():
-        model.trunk[0].bias.fill_(-1000.0)
+        trunk_weights(model, 0)[1].fill_(-1000.0)
     warning = watch.update(60_000, measure_health(model, _screens()))
     assert warning is not None and "16 of 16 filters dead since 30k frames" in warning
     watch.resume([{**rows[0], "frames": "70000"}])  # healthy again: nothing is remembered
@@ -214,8 +215,8 @@ def test_a_run_that_is_blind_says_so_while_it_trains(tmp_path: Path) -> None:
     assert f"a3c: {warning}" in again.stdout  # and once more in the summary
     rows = (run / "train.csv").read_text().splitlines()
     header = rows[0].split(",")
-    dead = [r.split(",")[header.index("dead_conv1")] for r in rows[1:]]
-    dead = [float(d) for d in dead if d]  # health rows only
+    cells = [r.split(",")[header.index("dead_conv1")] for r in rows[1:]]
+    dead = [float(d) for d in cells if d]  # health rows only
     assert dead[-1] == 1.0 and dead[0] < 1.0  # the first run's own measurement saw
     events = EventAccumulator(str(run / "tb"))
     events.Reload()

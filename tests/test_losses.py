@@ -41,6 +41,7 @@ def test_policy_loss_value_and_gradient() -> None:
     # d(-A log softmax_a)/dlogits = -A (onehot(a) - p)
     expected_grad0 = -2.0 * (torch.tensor([0.0, 1.0, 0.0]) - p0)
     expected_grad1 = 1.0 * (torch.tensor([0.0, 0.0, 1.0]) - torch.full((3,), 1 / 3))
+    assert logits.grad is not None
     assert torch.allclose(logits.grad[0], expected_grad0, atol=1e-6)
     assert torch.allclose(logits.grad[1], expected_grad1, atol=1e-6)
 
@@ -63,6 +64,7 @@ def test_entropy_value_and_gradient() -> None:
     # dH/dz_i = -p_i (log p_i + H)
     p = torch.tensor([0.25, 0.75])
     expected_grad = -p * (torch.log(p) + expected)
+    assert logits.grad is not None
     assert torch.allclose(logits.grad[0], expected_grad, atol=1e-6)
 
 
@@ -73,6 +75,7 @@ def test_value_loss_value_and_gradient(reduction: str, scale: float) -> None:
     loss = value_loss(values, returns, reduction)
     assert loss.item() == pytest.approx(scale * (1.0 + 9.0))
     loss.backward()
+    assert values.grad is not None
     assert values.grad.tolist() == pytest.approx([scale * 2 * -1.0, scale * 2 * 3.0])
 
 

@@ -17,7 +17,8 @@ from a3c import Agent
 from a3c.checkpoint import list_checkpoints, load_checkpoint
 from a3c.config import Policy, config_from_dict, make_config, resume_config
 from a3c.learner import Rollout, rollout_loss, run_learners
-from a3c.model import POLICIES, ActorCritic, parameter_table
+from a3c.model import POLICIES, ActorCritic, LSTMCore, parameter_table
+from a3c.records import Record
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import run_a3c
@@ -43,6 +44,7 @@ def test_every_policy_of_the_config_is_registered_and_old_lstm_weights_still_loa
     assert any(k.startswith("lstm.") for k in old)
     fresh = ActorCritic((4, 84, 84), 4, policy="lstm")
     fresh.load_state_dict(old)
+    assert isinstance(fresh.core, LSTMCore)
     assert torch.equal(fresh.core.cell.weight_hh, old["lstm.weight_hh"])
 
 
@@ -122,7 +124,7 @@ def test_acting_and_learning_see_the_same_probabilities(monkeypatch: pytest.Monk
     monkeypatch.setattr(a3c.learner, "rollout_loss", loss)
     monkeypatch.setattr(a3c.learner, "a3c_loss", a3c_loss)
     server = SharedParameterServer(cfg)
-    records: queue.Queue[dict[str, Any]] = queue.Queue()
+    records: queue.Queue[Record] = queue.Queue()
     run_learners(cfg, server.for_learners([0]), [0], records, lambda: False)
 
     assert len(rollouts) > 100

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from a3c.model import ActorCritic, parameter_table
+from tests.helpers import trunk_weights
 
 
 def test_shapes() -> None:
@@ -49,7 +50,7 @@ def test_orthogonal_init_starts_uniform_and_keeps_glorot_as_default() -> None:
     glorot_probs = torch.softmax(glorot.step(obs)[0], 1)
     assert (glorot_probs - 1 / 6).abs().max() > 0.01  # the default is still Keras' Glorot
     # Trunk layers are orthogonal with gain sqrt(2): W W^T = 2 I over the smaller dimension.
-    dense = ortho.trunk[5].weight  # (256, 2592)
+    dense = trunk_weights(ortho, 5)[0]  # (256, 2592)
     assert torch.allclose(dense @ dense.T, 2 * torch.eye(256), atol=1e-4)
     value = ortho.value.weight  # (1, 256): a unit row
     assert torch.allclose(value.norm(), torch.tensor(1.0), atol=1e-5)
@@ -58,7 +59,7 @@ def test_orthogonal_init_starts_uniform_and_keeps_glorot_as_default() -> None:
 
 def test_unknown_init_is_refused() -> None:
     with pytest.raises(ValueError, match="init"):
-        ActorCritic((4, 84, 84), 3, init="he")
+        ActorCritic((4, 84, 84), 3, init="he")  # type: ignore[arg-type]
 
 
 def test_the_config_chooses_the_initialisation() -> None:
@@ -75,12 +76,17 @@ def test_the_config_chooses_the_initialisation() -> None:
 def test_torch_init_is_pytorchs_own_with_random_biases() -> None:
     torch.manual_seed(0)
     model = ActorCritic((4, 84, 84), 6, init="torch")
-    for layer, fan_in in ((model.trunk[0], 256), (model.trunk[5], 2592), (model.value, 256)):
+    value = (model.value.weight, model.value.bias)
+    for (weight, bias), fan_in in (
+        (trunk_weights(model, 0), 256),
+        (trunk_weights(model, 5), 2592),
+        (value, 256),
+    ):
         bound = fan_in**-0.5
-        weight, bias = layer.weight.detach(), layer.bias.detach()
+        weight, bias = weight.detach(), bias.detach()
         assert weight.abs().max() <= bound and bias.abs().max() <= bound
         assert weight.abs().max() > 0.9 * bound  # the whole range is used
-    assert model.trunk[0].bias.detach().count_nonzero() == 16
+    assert trunk_weights(model, 0)[1].detach().count_nonzero() == 16
 
 
 def test_centred_input_takes_each_screens_mean_out() -> None:
@@ -103,7 +109,7 @@ def test_centred_input_takes_each_screens_mean_out() -> None:
     cfg = make_config("atari", overrides={"env_id": "Pong", "pixel_input": "centre"})
     assert build_model(cfg).pixel_input == "centre"
     with pytest.raises(ValueError, match="pixel_input"):
-        ActorCritic((4, 84, 84), 3, pixel_input="whiten")
+        ActorCritic((4, 84, 84), 3, pixel_input="whiten")  # type: ignore[arg-type]
 
 
 def test_background_input_takes_each_screens_most_common_level_out() -> None:

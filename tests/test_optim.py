@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from a3c.optim import clip_grad_norm_, learning_rate, rmsprop_step_
+from tests.helpers import rmsprop
 
 
 def test_rmsprop_eps_outside_matches_torch_rmsprop() -> None:
@@ -59,13 +60,13 @@ def test_the_paper_presets_optimizer_through_the_shared_server() -> None:
     at = cfg.frames // 4
     square_avg = torch.linspace(1e-4, 2e-2, len(server.params))
     server.load_state(server.state()["model"], {"square_avg": square_avg}, at, 10)
-    params, v = server.params.clone(), server.optimizer.square_avg.clone()
+    params, v = server.params.clone(), rmsprop(server).square_avg.clone()
     grad = torch.linspace(-0.05, 0.04, len(params))
     assert server.push(grad, 80) == at + 80
     v_expected = cfg.rms_alpha * v + (1 - cfg.rms_alpha) * grad.square()
     lr = 0.75 * cfg.lr
     params_expected = params - lr * grad / (v_expected + cfg.rms_eps).sqrt()
-    torch.testing.assert_close(server.optimizer.square_avg, v_expected, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(rmsprop(server).square_avg, v_expected, rtol=1e-6, atol=1e-12)
     torch.testing.assert_close(server.params, params_expected, rtol=1e-6, atol=1e-9)
     # ε outside the root would have moved the weights about 3 times as far: not within tolerance.
     outside = params - lr * grad / (v_expected.sqrt() + cfg.rms_eps)
@@ -83,8 +84,8 @@ def test_rmsprop_statistics_start_at_rms_init() -> None:
         overrides = {"rms_init": start, "lr": lr, "rms_eps": 1e-12, "rms_eps_inside_sqrt": True}
         server = SharedParameterServer(make_config("seed", overrides=overrides))
         assert (
-            torch.all(server.optimizer.square_avg == start)
-            and server.optimizer.square_avg.is_shared()
+            torch.all(rmsprop(server).square_avg == start)
+            and rmsprop(server).square_avg.is_shared()
         )
         before = server.params.clone()
         server.push(torch.full_like(server.params, g), frames=80)
@@ -134,6 +135,7 @@ def test_shared_adam_through_the_server_and_back_from_its_state() -> None:
     again = SharedParameterServer(cfg)
     again.load_state(state["model"], state["optimizer"], state["frames"], 1)
     assert torch.equal(again.params, server.params)
+    assert isinstance(again.optimizer, SharedAdam)
     assert torch.equal(again.optimizer.exp_avg_sq, server.optimizer.exp_avg_sq)
     with pytest.raises(ValueError, match="exp_avg"):
         again.optimizer.load_state_dict({"square_avg": torch.zeros(len(before))})

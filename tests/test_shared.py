@@ -13,8 +13,10 @@ import torch
 from a3c.backends.local import _CONTEXT, LocalBackend
 from a3c.config import make_config
 from a3c.model import ActorCritic
+from a3c.optim import SharedAdam
 from a3c.records import TrainRecord
 from a3c.server import SharedParameterServer, flatten_module_
+from tests.helpers import rmsprop
 
 
 def _server(**overrides: object) -> SharedParameterServer:
@@ -34,7 +36,7 @@ def test_flat_views_alias_the_module() -> None:
 def test_global_state_is_in_shared_memory() -> None:
     server = _server()
     assert server.params.is_shared()
-    assert server.optimizer.square_avg.is_shared()
+    assert rmsprop(server).square_avg.is_shared()
     assert server.counters.is_shared()
     # The global module's parameters are views of the shared flat tensor.
     assert server.model is not None
@@ -60,7 +62,7 @@ def test_a_push_in_another_process_changes_what_this_one_reads() -> None:
     proc.join(timeout=60)
     assert proc.exitcode == 0 and changed_there > 0
     assert not torch.equal(server.params, before)  # the parent reads the child's update
-    assert (server.optimizer.square_avg > 0).all()  # and the shared optimizer statistics
+    assert (rmsprop(server).square_avg > 0).all()  # and the shared optimizer statistics
     assert server.frames() == 80 and server.updates() == 1
 
 
@@ -136,6 +138,7 @@ def test_adams_statistics_are_shared_with_a_learner_process_too() -> None:
     assert results.get(timeout=60) > 0
     proc.join(timeout=60)
     assert proc.exitcode == 0
+    assert isinstance(server.optimizer, SharedAdam)
     assert server.optimizer.steps.tolist() == [1.0]  # the child's step, seen here
     assert (server.optimizer.exp_avg_sq > 0).all()
 
@@ -143,7 +146,7 @@ def test_adams_statistics_are_shared_with_a_learner_process_too() -> None:
 def test_a_server_whose_tensors_are_not_shared_is_refused_in_the_learner() -> None:
     server = _server()
     server.assert_shared()
-    server.optimizer.square_avg = torch.zeros_like(server.params)  # a private copy
+    rmsprop(server).square_avg = torch.zeros_like(server.params)  # a private copy
     with pytest.raises(AssertionError, match="square_avg is not in shared memory"):
         server.assert_shared()
     # What a learner process does on receiving the server: it checks before anything else.
