@@ -170,9 +170,13 @@ def test_the_lstm_remembers_what_the_feed_forward_policy_cannot(tmp_path: Path) 
     LSTM learns to win nearly every game; the feed-forward policy cannot beat a coin toss."""
     lstm = _recall("lstm", tmp_path / "lstm")
     ff = _recall("ff", tmp_path / "ff")
-    assert statistics.mean(lstm[:100]) < 0.4 and statistics.mean(ff[:100]) < 0.4
-    assert statistics.mean(lstm[-200:]) >= 0.8, statistics.mean(lstm[-200:])
+    assert statistics.mean(ff[:100]) < 0.4, statistics.mean(ff[:100])
     assert statistics.mean(ff[-200:]) < 0.4, statistics.mean(ff[-200:])
+    assert statistics.mean(lstm[-200:]) >= 0.8, statistics.mean(lstm[-200:])
+    # The LSTM already learns within its first 100 games (their mean was 0.34, 0.06 and -0.1 in
+    # three runs; 0.4 once in CI beside another job), so it is judged by how far it rose.
+    rise = statistics.mean(lstm[-200:]) - statistics.mean(lstm[:100])
+    assert rise >= 0.4, rise
 
 
 @pytest.fixture(scope="module")
