@@ -3,8 +3,8 @@
 For each game: train (or continue) RUNS/<game> with `a3c train --preset P --env ALE/<Game>-v5
 --frames F` until its checkpoint reaches F frames; export that checkpoint (without the
 optimizer's state) to MODELS/<game>-a3c-<P>-<F>.pt and evaluate the model through Gymnasium's
-pipeline (sticky actions 0.25, sampled, `--episodes` games); play a uniformly random agent
-through the same pipeline.
+pipeline (sampled, `--episodes` games) with sticky actions 0.25 (the standard protocol) and
+without (the A2C zoos' protocol); play a uniformly random agent through the first.
 Every step's result is cached under OUT (a finished step is read, not run again), and a kept
 model stands in for a run directory that is gone, so the script can be stopped and started again
 at any point. The table printed at the end compares at equal frames: the training curve at F/4,
@@ -179,7 +179,8 @@ class Row(NamedTuple):
     game: str
     kept: Path  # OUT/<game>: the run's config and metrics files and the evaluations
     ckpt: dict[str, Any]
-    result: dict[str, Any]
+    result: dict[str, Any]  # the standard protocol: sticky actions 0.25
+    no_sticky: dict[str, Any]  # the A2C zoos' protocol: no sticky actions
     random: dict[str, Any]
 
 
@@ -198,8 +199,9 @@ def table(rows: list[Row], budgets: list[int], episodes: int) -> str:
     pubs = " | ".join(label for label, _ in PUBLISHED.values())
     lines = [
         f"| game | frames | training time | {at} | ours, final, Gymnasium pipeline ({episodes} "
-        f"games, sticky 0.25, sampled) | random (same pipeline) | {pubs} |",
-        "|---|" + "---|" * (4 + len(budgets) + len(PUBLISHED)),
+        f"games, sticky 0.25, sampled) | ours, final, no sticky actions | random (sticky 0.25) "
+        f"| {pubs} |",
+        "|---|" + "---|" * (5 + len(budgets) + len(PUBLISHED)),
     ]
     for row in rows:
         curve = scores_at(read_curve(row.kept), budgets)
@@ -208,7 +210,8 @@ def table(rows: list[Row], budgets: list[int], episodes: int) -> str:
         lines.append(
             f"| {row.kept.name} | {row.ckpt['frames'] / 1e6:.1f}M | "
             f"{row.ckpt.get('wall_s', 0.0) / 3600:.1f} h | {cells} | {row.result['mean']:.1f} ± "
-            f"{row.result['std']:.1f} | {row.random['mean']:.1f} | {published} |"
+            f"{row.result['std']:.1f} | {row.no_sticky['mean']:.1f} ± {row.no_sticky['std']:.1f} "
+            f"| {row.random['mean']:.1f} | {published} |"
         )
     lines.append("")
     lines.append(
@@ -256,8 +259,9 @@ def main() -> None:
                     stale.unlink()
         # The kept model is what is evaluated: KEPT/<model>__gymnasium__sticky0.25__sample.json.
         result = run_cell(kept, model, "gymnasium", 0.25, "sample", args.episodes)
+        no_sticky = run_cell(kept, model, "gymnasium", 0.0, "sample", args.episodes)
         rand = random_agent(game, args.episodes, kept / "random.json", args.preset)
-        rows.append(Row(game, kept, ckpt, result, rand))
+        rows.append(Row(game, kept, ckpt, result, no_sticky, rand))
     if args.plot is not None:
         references = {
             row.game: {

@@ -385,16 +385,19 @@ def test_games_trains_evaluates_keeps_the_model_and_tabulates_a_game(tmp_path: P
         (kept / f"{model.stem}__gymnasium__sticky0.25__sample.json").read_text()
     )
     assert evaluation["pipeline"] == "gymnasium" and evaluation["episodes"] == 1
+    no_sticky = json.loads((kept / f"{model.stem}__gymnasium__sticky0__sample.json").read_text())
+    assert no_sticky["protocol"]["repeat_action_probability"] == 0.0 and no_sticky["episodes"] == 1
     random = json.loads((kept / "random.json").read_text())
     assert len(random["scores"]) == 1 and random["mean"] == random["scores"][0]
     assert is_png(tmp_path / "games.png")
     rows = table(result.stdout)
     assert len(rows) == 2
     assert rows[0][3:6] == ["ours at 0.0005M", "ours at 0.001M", "ours at 0.002M"]
-    game, frames, _, *at, ours, rand, sb3_zoo, zoo, pfrl, paper = rows[1]
+    game, frames, _, *at, ours, ours_no_sticky, rand, sb3_zoo, zoo, pfrl, paper = rows[1]
     assert (game, frames) == ("Breakout", f"{ckpt['frames'] / 1e6:.1f}M")
     assert at == ["-", "-", "-"]  # fewer than 100 games by then: no training mean
     assert ours == f"{evaluation['mean']:.1f} ± {evaluation['std']:.1f}"
+    assert ours_no_sticky == f"{no_sticky['mean']:.1f} ± {no_sticky['std']:.1f}"
     assert rand == f"{random['mean']:.1f}"
     assert (sb3_zoo, zoo, pfrl, paper) == ("279.8", "384.9", "581.0", "551.6")
 
