@@ -111,7 +111,7 @@ def plot_runs(
         for i, (label, score) in enumerate(marks.items()):
             style = REFERENCE_STYLES[i % len(REFERENCE_STYLES)]
             ax.axhline(
-                score, color="grey", linestyle=style, linewidth=1, label=f"{label}: {score:g}"
+                score, color="grey", linestyle=style, linewidth=1, label=f"{label}: {score:,.1f}"
             )
     for i, ax in enumerate(axes.flat):
         if i >= len(panels):
