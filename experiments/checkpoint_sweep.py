@@ -4,8 +4,9 @@ Every checkpoint at least `--every` frames after the previously chosen one (and 
 newest) is played through Gymnasium's pipeline with sticky actions 0.25, sampled, for
 `--episodes` games with its own seed (`--seed`, not `a3c evaluate`'s default, so that a later
 100-game evaluation of the chosen checkpoint plays other games than the ones it was chosen on).
-Results are cached per checkpoint in OUT (as `eval_matrix.py` caches its cells), printed as a
-markdown table and written to OUT/sweep.csv; `--plot` draws them over the run's training curve.
+Results are cached per checkpoint in OUT (as `eval_matrix.py` caches its cells). The table
+printed, OUT/sweep.csv and `--plot` (drawn over the run's training curve) cover every checkpoint
+cached in OUT under the same protocol, so a run swept a segment at a time keeps one whole table.
 
     .venv/bin/python experiments/checkpoint_sweep.py /tmp/longrun/archive/ckpt_*.pt \\
         --every 10000000 --episodes 30 --out experiments/results/v5-long/sweep \\
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_matrix import run_cell  # this folder's script: one evaluation, cached
+from eval_matrix import cell_path, run_cell  # this folder's script: one evaluation, cached
 
 from a3c.checkpoint import checkpoint_frames
 from a3c.metrics import read_curve
@@ -45,6 +47,19 @@ def choose(checkpoints: list[Path], every: int) -> list[Path]:
     if ordered and chosen[-1] != ordered[-1]:
         chosen.append(ordered[-1])
     return chosen
+
+
+def cached_rows(out: Path, episodes: int, seed: int) -> list[dict[str, float]]:
+    """Every checkpoint evaluated in `out` under the sweep's protocol, oldest first."""
+    pattern = cell_path(out, Path("ckpt_*.pt"), "gymnasium", 0.25, "sample", seed).name
+    rows = []
+    for cell in out.glob(pattern):
+        result = json.loads(cell.read_text())
+        frames = checkpoint_frames(Path(cell.name.split("__")[0] + ".pt"))
+        if frames is None or result["episodes"] != episodes:
+            continue  # another model's cell, or one played for a different number of games
+        rows.append({"frames": frames, **{k: result[k] for k in ("mean", "std", "median")}})
+    return sorted(rows, key=lambda r: r["frames"])
 
 
 def plot(rows: list[dict[str, float]], run: Path | None, out: Path, window: int = 100) -> None:
@@ -87,13 +102,13 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    def evaluate(path: Path) -> dict[str, float]:
+    def evaluate(path: Path) -> None:
         result = run_cell(args.out, path, "gymnasium", 0.25, "sample", args.episodes, args.seed)
         print(f"{path.name}: {result['mean']:.1f} ± {result['std']:.1f}", file=sys.stderr)
-        return {"frames": frames_of(path), **{k: result[k] for k in ("mean", "std", "median")}}
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(evaluate, choose(args.checkpoints, args.every)))
+        list(pool.map(evaluate, choose(args.checkpoints, args.every)))
+    rows = cached_rows(args.out, args.episodes, args.seed)
     with open(args.out / "sweep.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -133,6 +133,26 @@ def test_checkpoint_sweep_evaluates_the_first_and_newest_checkpoint_and_plots(
     assert is_png(out / "sweep.png")
 
 
+def test_checkpoint_sweep_tabulates_every_checkpoint_cached_under_its_protocol(
+    run: Path, sweep: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """A later call that sweeps only the middle checkpoint still reports all three; a cached
+    cell played for another number of games is left out rather than mixed into the table."""
+    first, middle, newest = list_checkpoints(run / "checkpoints")
+    cells = tmp_path / "cells"
+    shutil.copytree(sweep[0] / "cells", cells)
+    (cells / "sweep.csv").unlink()
+    other = cells / "ckpt_000000000005__gymnasium__sticky0.25__sample__seed1000.json"
+    other.write_text(json.dumps({"episodes": 7, "mean": 1e6, "std": 0.0, "median": 1e6}))
+    result = script("checkpoint_sweep", middle, "--episodes", "1", "--out", cells)
+    with open(cells / "sweep.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = [checkpoint_frames(path) for path in (first, middle, newest)]
+    assert [int(r["frames"]) for r in rows] == expected
+    assert len(table(result.stdout)) == 1 + 3
+    assert "1000000.0" not in result.stdout
+
+
 def test_start_phase_tabulates_scores_by_phase_and_refuses_own_pipeline_files(
     sweep: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
