@@ -508,21 +508,42 @@ RESUME_OVERRIDABLE = frozenset(
 )
 
 
-def resume_config(stored: Config, overrides: dict[str, Any]) -> tuple[Config, dict[str, Any]]:
-    """The stored config with the overrides a resumed run may take; returns it and the changes.
+# What `a3c train --branch` may not change: the game, the network and what it sees, and the
+# optimizer (whose state the branch carries on). The maths, the budget and the seed may change:
+# a branch is a new run that starts from another run's weights and optimizer state.
+BRANCH_FIXED = frozenset(
+    {"env_id", "frame_history", "action_set", "torso", "policy", "init", "pixel_input", "optimizer"}
+)
 
-    Raises ConfigError for an override that would change the network, the game or the maths.
+
+def resume_config(
+    stored: Config, overrides: dict[str, Any], branch: bool = False
+) -> tuple[Config, dict[str, Any]]:
+    """The stored config with the overrides a resumed run (or, with `branch`, a branch of it)
+    may take; returns it and the changes.
+
+    Raises ConfigError for an override a resume may not make (one that would change the network,
+    the game or the maths) or a branch may not (the network, the game, the optimizer).
     """
     changes = {k: v for k, v in overrides.items() if v is not None and getattr(stored, k) != v}
     unknown = sorted(set(changes) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"unknown config key {unknown[0]!r}")
-    unsafe = sorted(set(changes) - RESUME_OVERRIDABLE)
-    if unsafe:
+    if branch:
+        fixed = sorted(set(changes) & BRANCH_FIXED)
+        if fixed:
+            key = fixed[0]
+            raise ConfigError(
+                f"cannot change {key} from {getattr(stored, key)!r} to {changes[key]!r} on a "
+                f"branch, which carries on the checkpoint's network and optimizer; a branch "
+                f"keeps {', '.join(sorted(BRANCH_FIXED))}"
+            )
+    elif unsafe := sorted(set(changes) - RESUME_OVERRIDABLE):
         key = unsafe[0]
         raise ConfigError(
             f"cannot change {key} from {getattr(stored, key)!r} to {changes[key]!r} when "
-            f"resuming; a resumed run may change only {', '.join(sorted(RESUME_OVERRIDABLE))}"
+            f"resuming; a resumed run may change only {', '.join(sorted(RESUME_OVERRIDABLE))} "
+            "(--branch starts a new run from the checkpoint that may change the rest)"
         )
     cfg = Config(**{**stored.to_dict(), **{k: _coerce(k, v) for k, v in changes.items()}})
     validate(cfg)
@@ -540,6 +561,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 
 
 __all__ = [
+    "BRANCH_FIXED",
     "PRESETS",
     "PRESET_SUMMARIES",
     "Config",

@@ -46,13 +46,20 @@ class RunFiles:
     """Everything a run writes into its directory, for one segment (0, then 1 per --resume)."""
 
     def __init__(
-        self, run_dir: Path, cfg: Config, segment: int, changes: dict[str, Any] | None = None
+        self,
+        run_dir: Path,
+        cfg: Config,
+        segment: int,
+        changes: dict[str, Any] | None = None,
+        branched_from: Path | None = None,
     ) -> None:
-        """`changes`: the settings a resumed segment overrides, recorded in resumes.jsonl."""
+        """`changes`: the settings a resumed segment overrides, recorded in resumes.jsonl with
+        `branched_from`, the checkpoint of another run this one starts from (a branch)."""
         self.run_dir = run_dir
         self.cfg = cfg
         self.segment = segment
         self.changes = changes or {}
+        self.branched_from = branched_from
 
     def open(self, resume_frames: int | None, frames_now: int) -> tuple[MetricsLogger, list[float]]:
         """Open the metrics files (a resumed run's cut at its checkpoint's frames), write
@@ -70,7 +77,12 @@ class RunFiles:
                 (self.run_dir / "config.json").write_text(config)
                 recent = [] if resume_frames is None else read_episodes(self.run_dir)[1][-100:]
                 if resume_frames is not None:  # when, from where and with what changes
-                    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "frames": resume_frames}
+                    entry: dict[str, Any] = {
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "frames": resume_frames,
+                    }
+                    if self.branched_from is not None:
+                        entry["branched_from"] = str(self.branched_from)
                     with open(self.run_dir / "resumes.jsonl", "a") as log:
                         log.write(json.dumps({**entry, "changes": self.changes}) + "\n")
             except BaseException:

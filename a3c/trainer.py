@@ -82,9 +82,11 @@ class Trainer:
         progress_interval_s: float = 1.0,
         resume: dict[str, Any] | None = None,
         resume_changes: dict[str, Any] | None = None,
+        branched_from: Path | None = None,
     ) -> None:
         """`resume`: a checkpoint of this run (from load_checkpoint) to continue from, with the
-        settings `resume_changes` overrides (recorded in the run's resumes.jsonl).
+        settings `resume_changes` overrides (recorded in the run's resumes.jsonl); for a branch,
+        `branched_from` is where that checkpoint came from (recorded there too).
 
         `backend`: "local" (processes, or threads with `serial`) or "ray" (actors on the Ray
         cluster at `address`, or on a local one started for the run).
@@ -92,7 +94,7 @@ class Trainer:
         self.resume = resume
         self.segment = 0 if resume is None else int(resume.get("segment", 0)) + 1
         self.cfg = cfg
-        self.files = RunFiles(run_dir, cfg, self.segment, resume_changes)
+        self.files = RunFiles(run_dir, cfg, self.segment, resume_changes, branched_from)
         self.run_dir = run_dir
         self.serial = serial
         self.backend = backend

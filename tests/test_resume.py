@@ -232,3 +232,61 @@ def test_a_run_with_shared_adam_resumes_with_its_statistics(tmp_path: Path) -> N
     torch.save(data, ckpt)
     refused = run_a3c("train", "--resume", str(run), "--frames", "6000")
     assert refused.returncode == 2 and "its adam state has no exp_avg" in refused.stderr
+
+
+def test_a_branch_starts_a_new_run_from_a_checkpoint_with_other_maths(tmp_path: Path) -> None:
+    """`--branch` from a run's older checkpoint: the new run carries on its weights, optimizer
+    state, frame count and segment with a changed clip, keeps the source's metrics up to that
+    checkpoint, says where it came from in resumes.jsonl, and leaves the source untouched."""
+    import json
+    import subprocess
+
+    source = tmp_path / "source"
+    Trainer(_cfg(N // 2), source, serial=True).run()
+    first_path = list_checkpoints(source / "checkpoints")[-1]
+    first = load_checkpoint(first_path)
+    cfg, _ = resume_config(config_from_dict(first["config"]), {"frames": N})
+    Trainer(cfg, source, serial=True, resume=first).run()  # the source goes on past it
+    before = {p.name: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+
+    branch = tmp_path / "branch"
+    done = run_a3c(
+        "train", "--branch", str(first_path), "--run-dir", str(branch),
+        "--max-grad-norm", "5", "--frames", str(N), timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"branching {first_path.resolve()} at {first['frames']:,} frames" in done.stderr
+    kept = list_checkpoints(branch / "checkpoints")
+    assert kept[0].name == first_path.name and kept[0].read_bytes() == first_path.read_bytes()
+    last = load_checkpoint(kept[-1])
+    assert last["segment"] == first["segment"] + 1 and last["frames"] >= N
+    assert last["config"]["max_grad_norm"] == 5.0 and first["config"]["max_grad_norm"] == 0.0
+    assert last["optimizer"]["updates"] > first["optimizer"]["updates"]
+    assert json.loads((branch / "config.json").read_text())["max_grad_norm"] == 5.0
+    entries = [json.loads(line) for line in (branch / "resumes.jsonl").read_text().splitlines()]
+    # The source's own resume is kept; the branch's entry comes after it.
+    assert [e["frames"] for e in entries] == [first["frames"], first["frames"]]
+    assert "branched_from" not in entries[0]
+    assert entries[1]["branched_from"] == str(first_path.resolve())
+    assert entries[1]["changes"] == {"max_grad_norm": 5.0, "frames": N}
+    # The metrics: the source's games up to the checkpoint, then the branch's own.
+    with open(source / "episodes.csv") as fh:
+        ours = [r for r in csv.DictReader(fh) if int(r["frames"]) <= first["frames"]]
+    with open(branch / "episodes.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[: len(ours)] == ours and len(rows) == last["episodes"] > len(ours)
+    assert all(int(r["frames"]) > first["frames"] for r in rows[len(ours) :])
+    assert {p.name: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
+
+    def refused(*args: str) -> subprocess.CompletedProcess[str]:
+        result = run_a3c("train", "--branch", str(first_path), *args, timeout=120)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result
+        return result
+
+    other = str(tmp_path / "other")
+    assert "cannot change torso" in refused("--run-dir", other, "--torso", "mlp").stderr
+    assert "cannot change env_id" in refused("--run-dir", other, "--env", "ALE/Pong-v5").stderr
+    assert "is not empty" in refused("--run-dir", str(branch)).stderr
+    assert "needs --run-dir" in refused().stderr
+    assert "give one" in refused("--resume", str(source)).stderr
+    assert not (tmp_path / "other").exists()  # nothing written by the refusals

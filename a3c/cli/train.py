@@ -17,7 +17,7 @@ from a3c.cli.options import (
     overrides_from,
 )
 from a3c.cli.output import ProgressLine, format_duration
-from a3c.resume import ResumeError, prepare_resume
+from a3c.resume import ResumeError, prepare_branch, prepare_resume
 
 
 def add_parser(sub: Any) -> None:
@@ -48,6 +48,15 @@ def add_parser(sub: Any) -> None:
         "may change only the budget and how work is spread (default: start a new run)",
     )
     train.add_argument(
+        "--branch",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start a new run in --run-dir from CHECKPOINT (a file, or a run directory's "
+        "newest), carrying on its weights, optimizer state and frame count, with any config "
+        "change that keeps the game, the network and the optimizer: to test a change of "
+        "settings part-way through a run against the run itself (default: start from scratch)",
+    )
+    train.add_argument(
         "--serial",
         action="store_true",
         help="run the learners as threads of one process, for debugging (slow)",
@@ -67,8 +76,26 @@ def run(args: argparse.Namespace) -> int:
     check_backend(args)
     if args.serial and args.backend != "local":
         fail("--serial runs learners as threads of this process: it needs --backend local")
-    resume, changes = None, None
-    if args.resume is not None:
+    resume, changes, branched_from = None, None, None
+    if args.branch is not None:
+        if args.resume is not None:
+            fail("--branch starts a new run and --resume continues one; give one")
+        if args.run_dir is None:
+            fail("--branch needs --run-dir: the new run's directory")
+        run_dir = args.run_dir
+        try:
+            cfg, resume, changes, branched_from = prepare_branch(
+                args.branch, run_dir, args.config, overrides_from(args)
+            )
+        except ResumeError as err:
+            fail(str(err))
+        changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
+        print(
+            f"a3c: branching {branched_from} at {resume['frames']:,} frames into {run_dir} "
+            f"({changed})",
+            file=sys.stderr,
+        )
+    elif args.resume is not None:
         run_dir = args.resume
         if args.run_dir is not None and args.run_dir.resolve() != run_dir.resolve():
             fail(f"--run-dir {str(args.run_dir)!r} and --resume {str(run_dir)!r} differ; give one")
@@ -122,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             on_progress=progress,
             resume=resume,
             resume_changes=changes,
+            branched_from=branched_from,
             backend=args.backend,
             address=args.address,
         )
