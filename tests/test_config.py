@@ -177,6 +177,18 @@ def test_a_resume_may_change_where_games_start_but_not_the_game() -> None:
         resume_config(stored, {"start_unit": "second"})
 
 
+def test_a_branch_may_change_the_maths_but_not_the_network_or_the_optimizer() -> None:
+    stored = make_config("atari")
+    maths = {"max_grad_norm": 160.0, "lr": 1e-4, "t_max": 5, "seed": 2, "resize": "bilinear"}
+    cfg, changes = resume_config(stored, maths, branch=True)
+    assert changes == maths and (cfg.max_grad_norm, cfg.t_max, cfg.seed) == (160.0, 5, 2)
+    with pytest.raises(ConfigError, match=r"cannot change max_grad_norm .* when resuming"):
+        resume_config(stored, {"max_grad_norm": 160.0})  # a resume may not
+    for key, value in (("optimizer", "adam"), ("policy", "lstm"), ("pixel_input", "scale")):
+        with pytest.raises(ConfigError, match=rf"cannot change {key} .* on a branch"):
+            resume_config(stored, {key: value}, branch=True)
+
+
 def test_a_config_stored_before_init_and_rms_init_existed_keeps_their_old_meaning() -> None:
     from a3c.config import config_from_dict
 
