@@ -74,12 +74,14 @@ def plot_runs(
     max_frames: int | None = None,
     x: Literal["frames", "hours"] = "frames",
     references: Mapping[str, Mapping[str, float]] | None = None,
+    min_frames: int = 0,
 ) -> list[Curve]:
     """One line per run (rolling mean of `window` games) over faint dots for single games,
     against emulator frames or hours of training; one panel per game when runs of several
     games are given. `references` maps a game (as `run_game` names it) to labelled scores,
-    drawn as dashed horizontal lines in its panel (published figures, a random agent).
-    Returns the runs' curves as read."""
+    drawn as dashed horizontal lines in its panel (published figures, a random agent). Games
+    ending after `min_frames` and at most `max_frames` are drawn (branches of one run: from the
+    branch). Returns the runs' curves as read."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +98,11 @@ def plot_runs(
     )
     for curve, name, game in zip(curves, names, games, strict=True):
         ax = axes.flat[panels.index(game)]
-        kept = [i for i, f in enumerate(curve.frames) if max_frames is None or f <= max_frames]
+        kept = [
+            i
+            for i, f in enumerate(curve.frames)
+            if f > min_frames and (max_frames is None or f <= max_frames)
+        ]
         scores = [curve.scores[i] for i in kept]
         if x == "hours":
             xs = [curve.wall_s[i] / 3600 for i in kept]

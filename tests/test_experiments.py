@@ -280,6 +280,35 @@ def test_compare_curves_plots_runs_and_tabulates_mean_scores_per_bucket(
     assert f"wrote {output}" in result.stdout
 
 
+def test_compare_curves_from_a_branch_point_with_train_columns(run: Path, tmp_path: Path) -> None:
+    """--start leaves out what comes before it, in the games and in train.csv's columns."""
+    from a3c.metrics import read_rows
+
+    frames, scores = read_episodes(run)
+    start, limit = frames[len(frames) // 2], frames[-1]
+    output = tmp_path / "curves.png"
+    result = script(
+        "compare_curves", run, "-o", output, "--start", str(start), "--buckets", "1",
+        "--train-columns", "grad_norm",
+    )  # fmt: skip
+    assert is_png(output)
+    after = [s for f, s in zip(frames, scores, strict=True) if f > start]
+    rows = table(result.stdout.split("\n\n")[0])
+    assert rows[1] == ["run", f"{statistics.mean(after):.1f}", f"{statistics.mean(after):.1f}"]
+    train, _ = read_rows(run / "train.csv", ("frames",))
+    norms = [
+        float(r["grad_norm"]) for r in train if r["grad_norm"] and start < int(r["frames"]) <= limit
+    ]
+    grad = table(result.stdout.split("\n\n")[1])
+    assert grad[0][0] == "grad_norm (train.csv)" and len(grad) == 2
+    assert norms and grad[1] == ["run", f"{statistics.mean(norms):.1f}"]
+    late = subprocess.run(
+        [sys.executable, "experiments/compare_curves.py", run, "-o", output, "--start", str(limit)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert late.returncode == 2 and f"after {limit:,}" in late.stderr
+
+
 def test_compare_curves_gives_empty_cells_to_a_run_without_games(run: Path, tmp_path: Path) -> None:
     """A run that has not finished a game yet (just started) is tabulated, not a crash."""
     fresh = tmp_path / "fresh"
