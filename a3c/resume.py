@@ -3,6 +3,7 @@ from, and the config it goes on with."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,27 @@ def prepare_branch(
         for name in BRANCH_FILES:
             if (home / name).is_file():
                 shutil.copy2(home / name, run_dir / name)
+        if (home / "resumes.jsonl").is_file():
+            shared = _resumes_before(home / "resumes.jsonl", int(ckpt["frames"]))
+            (run_dir / "resumes.jsonl").write_text("".join(shared))
     except OSError as err:
+        shutil.rmtree(run_dir, ignore_errors=True)  # it was new or empty: leave no half branch
         raise ResumeError(f"cannot start the branch in {str(run_dir)!r}: {err}") from None
     return cfg, ckpt, changes, ckpt_path.resolve()
+
+
+def _resumes_before(path: Path, frames: int) -> list[str]:
+    """The lines of a resumes.jsonl for resumes before `frames`: the history a branch at that
+    checkpoint shares (a later resume of the source, even from that checkpoint, is not its)."""
+    kept = []
+    for line in path.read_text().splitlines(keepends=True):
+        try:
+            if int(json.loads(line)["frames"]) >= frames:
+                continue
+        except (ValueError, KeyError, TypeError):
+            pass  # a line we cannot read is kept as it was, not judged
+        kept.append(line)
+    return kept
 
 
 def _continue_from(

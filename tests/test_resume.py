@@ -17,6 +17,7 @@ from a3c.checkpoint import (
     save_checkpoint,
 )
 from a3c.config import Config, config_from_dict, resume_config
+from a3c.resume import prepare_branch
 from a3c.server import SharedParameterServer
 from a3c.trainer import Trainer
 from tests.helpers import rmsprop, run_a3c
@@ -264,11 +265,10 @@ def test_a_branch_starts_a_new_run_from_a_checkpoint_with_other_maths(tmp_path: 
     assert last["optimizer"]["updates"] > first["optimizer"]["updates"]
     assert json.loads((branch / "config.json").read_text())["max_grad_norm"] == 5.0
     entries = [json.loads(line) for line in (branch / "resumes.jsonl").read_text().splitlines()]
-    # The source's own resume is kept; the branch's entry comes after it.
-    assert [e["frames"] for e in entries] == [first["frames"], first["frames"]]
-    assert "branched_from" not in entries[0]
-    assert entries[1]["branched_from"] == str(first_path.resolve())
-    assert entries[1]["changes"] == {"max_grad_norm": 5.0, "frames": N}
+    # The source's resume from that checkpoint is its own history, not the branch's.
+    assert [e["frames"] for e in entries] == [first["frames"]]
+    assert entries[0]["branched_from"] == str(first_path.resolve())
+    assert entries[0]["changes"] == {"max_grad_norm": 5.0, "frames": N}
     # The metrics: the source's games up to the checkpoint, then the branch's own.
     with open(source / "episodes.csv") as fh:
         ours = [r for r in csv.DictReader(fh) if int(r["frames"]) <= first["frames"]]
@@ -277,6 +277,11 @@ def test_a_branch_starts_a_new_run_from_a_checkpoint_with_other_maths(tmp_path: 
     assert rows[: len(ours)] == ours and len(rows) == last["episodes"] > len(ours)
     assert all(int(r["frames"]) > first["frames"] for r in rows[len(ours) :])
     assert {p.name: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
+    # A branch of the newest checkpoint shares the source's resume before it.
+    later = tmp_path / "later"
+    _, newest, _, _ = prepare_branch(source, later, None, {"frames": 2 * N})
+    assert newest["frames"] == _latest(source)["frames"]
+    assert (later / "resumes.jsonl").read_text() == (source / "resumes.jsonl").read_text()
 
     def refused(*args: str) -> subprocess.CompletedProcess[str]:
         result = run_a3c("train", "--branch", str(first_path), *args, timeout=120)
