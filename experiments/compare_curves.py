@@ -2,10 +2,11 @@
 
     .venv/bin/python experiments/compare_curves.py runs/a runs/b -o docs/curves.png \\
         [--labels A B] [--window 100] [--frames 15000000] [--buckets 5] \\
-        [--start 124803371] [--train-columns grad_norm,value]
+        [--start 124803371] [--train-columns grad_norm,value] [--episode-columns avg_max_prob]
 
 `--start`: only what comes after these frames (a run and its branches, from the branch).
-`--train-columns`: also the mean of these train.csv columns per bucket, a table each.
+`--train-columns`, `--episode-columns`: also the mean of these train.csv or episodes.csv columns
+per bucket (4 significant digits), a table each.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument(
         "--train-columns", default="", help="comma-separated train.csv columns to tabulate too"
     )
+    parser.add_argument(
+        "--episode-columns", default="", help="comma-separated episodes.csv columns to tabulate"
+    )
     args = parser.parse_args()
     labels = args.labels or [run.name for run in args.runs]
     plot_runs(args.runs, args.output, labels, args.window, args.frames, min_frames=args.start)
@@ -49,14 +53,16 @@ def main() -> None:
         kept = [s for f, s in zip(frames, scores, strict=True) if args.start < f <= limit][-100:]
         last = f"{statistics.mean(kept):.1f}" if kept else "-"
         print(f"| {label} | " + " | ".join(cells) + f" | {last} |")
-    for column in filter(None, args.train_columns.split(",")):
-        print(f"\n| {column} (train.csv) | {header} |")
+    extra = [("train.csv", c) for c in filter(None, args.train_columns.split(","))]
+    extra += [("episodes.csv", c) for c in filter(None, args.episode_columns.split(","))]
+    for name, column in extra:
+        print(f"\n| {column} ({name}) | {header} |")
         print("|---" * (args.buckets + 1) + "|")
         for run, label in zip(args.runs, labels, strict=True):
-            rows, _ = read_rows(run / "train.csv", ("frames",))
+            rows, _ = read_rows(run / name, ("frames",))
             # Health rows leave the loss columns empty: only rows that have the value count.
             pairs = [(float(r["frames"]), float(r[column])) for r in rows if r.get(column)]
-            cells = bucket_means([f for f, _ in pairs], [v for _, v in pairs], edges)
+            cells = bucket_means([f for f, _ in pairs], [v for _, v in pairs], edges, ".4g")
             print(f"| {label} | " + " | ".join(cells) + " |")
     print(f"wrote {args.output}")
 
@@ -66,12 +72,15 @@ def mega(frames: float) -> str:
     return f"{round(frames / 1e6, 1):g}"
 
 
-def bucket_means(frames: Sequence[float], values: Sequence[float], edges: list[float]) -> list[str]:
-    """The mean of the values whose frames fall in each (lo, hi] bucket, or '-' for none."""
+def bucket_means(
+    frames: Sequence[float], values: Sequence[float], edges: list[float], spec: str = ".1f"
+) -> list[str]:
+    """The mean of the values whose frames fall in each (lo, hi] bucket, formatted with `spec`,
+    or '-' for none."""
     cells = []
     for lo, hi in itertools.pairwise(edges):
         inside = [v for f, v in zip(frames, values, strict=True) if lo < f <= hi]
-        cells.append(f"{statistics.mean(inside):.1f}" if inside else "-")
+        cells.append(format(statistics.mean(inside), spec) if inside else "-")
     return cells
 
 

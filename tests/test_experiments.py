@@ -289,7 +289,7 @@ def test_compare_curves_from_a_branch_point_with_train_columns(run: Path, tmp_pa
     output = tmp_path / "curves.png"
     result = script(
         "compare_curves", run, "-o", output, "--start", str(start), "--buckets", "1",
-        "--train-columns", "grad_norm",
+        "--train-columns", "grad_norm", "--episode-columns", "avg_max_prob",
     )  # fmt: skip
     assert is_png(output)
     after = [s for f, s in zip(frames, scores, strict=True) if f > start]
@@ -301,7 +301,17 @@ def test_compare_curves_from_a_branch_point_with_train_columns(run: Path, tmp_pa
     ]
     grad = table(result.stdout.split("\n\n")[1])
     assert grad[0][0] == "grad_norm (train.csv)" and len(grad) == 2
-    assert norms and grad[1] == ["run", f"{statistics.mean(norms):.1f}"]
+    assert norms and grad[1] == ["run", f"{statistics.mean(norms):.4g}"]
+    probs = [float(r["avg_max_prob"]) for r in read_rows(run / "episodes.csv", ("frames",))[0]]
+    top = [p for p, f in zip(probs, frames, strict=True) if f > start]
+    prob = table(result.stdout.split("\n\n")[2])
+    assert prob == [
+        [
+            "avg_max_prob (episodes.csv)",
+            "{}–{}M".format(*(f"{round(x / 1e6, 1):g}" for x in (start, limit))),
+        ],
+        ["run", f"{statistics.mean(top):.4g}"],
+    ]
     late = subprocess.run(
         [sys.executable, "experiments/compare_curves.py", run, "-o", output, "--start", str(limit)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
