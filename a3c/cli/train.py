@@ -89,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
             )
         except ResumeError as err:
             fail(str(err))
-        changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
         print(
             f"a3c: branching {branched_from} at {resume['frames']:,} frames into {run_dir} "
-            f"({changed})",
+            f"({describe_changes(changes)})",
             file=sys.stderr,
         )
     elif args.resume is not None:
@@ -103,10 +102,9 @@ def run(args: argparse.Namespace) -> int:
             cfg, resume, changes = prepare_resume(run_dir, args.config, overrides_from(args))
         except ResumeError as err:
             fail(str(err))
-        changed = ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
         print(
             f"a3c: resuming {run_dir} at {resume['frames']:,} frames, "
-            f"{resume['episodes']} episodes ({changed})",
+            f"{resume['episodes']} episodes ({describe_changes(changes)})",
             file=sys.stderr,
         )
     else:
@@ -195,3 +193,8 @@ def run(args: argparse.Namespace) -> int:
     if summary.interrupted:
         return EXIT_TERMINATED if signal.SIGTERM in signals else EXIT_INTERRUPTED
     return 0
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """The settings a resume or branch changes, as `key=value, ...`, or 'no changes'."""
+    return ", ".join(f"{k}={v!r}" for k, v in changes.items()) or "no changes"
