@@ -236,7 +236,7 @@ def test_v5_preset_validates_and_trains(v5_checkpoint: Path) -> None:
     assert ckpt["frames"] >= TINY["frames"] and ckpt["episodes"] >= 1
 
 
-def test_the_readme_example_plays_the_shipped_v5_agent_well() -> None:
+def test_the_readme_example_plays_the_shipped_breakout_agent_well() -> None:
     # The README's own-loop example, run as a user would copy it, from the repository root.
     import subprocess
     import sys
@@ -246,11 +246,11 @@ def test_the_readme_example_plays_the_shipped_v5_agent_well() -> None:
     section = readme[readme.index("## A trained agent in your own Gymnasium loop") :]
     start = section.index("```python\n") + len("```python\n")
     code = section[start : section.index("\n```", start)]
-    assert 'Agent.load("models/breakout-a3c-v5-' in code and "ALE/Breakout-v5" in code
+    assert 'Agent.load("models/breakout-a3c-' in code and "ALE/Breakout-v5" in code
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    # One sampled game with sticky actions: the shipped agent's lowest of 200 such games was 30;
-    # random play scores about 1.5.
+    # One sampled game with sticky actions: the shipped agent's lowest of 100 such games was 27
+    # (the `v5` agent's of 200, 30); random play scores about 1.5.
     assert float(done.stdout.strip()) >= 20
