@@ -236,6 +236,26 @@ def test_fire_start_gap_records_each_games_fire_start_steps(
         assert -1 <= float(corr) <= 1
 
 
+def test_greedy_stall_reports_the_last_reward_and_the_balls_range() -> None:
+    # The shipped agent scores within 2,000 agent steps; the cap truncates the game there.
+    result = script(
+        "greedy_stall",
+        "models/breakout-a3c-atari-200M.pt",
+        "--max-frames",
+        "8000",
+        "--probe",
+        "1900",
+        "--window",
+        "50",
+    )
+    lines = result.stdout.splitlines()
+    score, steps = int(lines[0].split()[1]), int(lines[0].split()[3])
+    assert score > 0 and 1990 <= steps <= 2000 and lines[0].endswith("(truncated)")
+    last, lives = lines[1].removeprefix("last reward at step ").split("; lives left ")
+    assert 0 < int(last) <= steps and 0 < int(lives) <= 5
+    assert lines[2].startswith("ball over steps 1900-1949: y ")
+
+
 def test_protocol_variants_plays_the_model_through_every_variant(
     checkpoint: Path, tmp_path: Path
 ) -> None:

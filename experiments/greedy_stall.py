@@ -1,0 +1,74 @@
+"""Why greedy Breakout games run to the time cap: where the last point comes and what the ball does.
+
+Plays one greedy game through the README's Gymnasium loop on the deterministic game (sticky
+actions 0, `AtariPreprocessing`'s 1-30 no-op frames, `a3c evaluate`'s cap of 108,000 frames),
+seeded as the first game of `a3c evaluate --pipeline gymnasium` (seed 1000000000), and prints the
+agent step of the last reward, the lives left, and the range of the ball's position (Breakout's
+RAM bytes 99 and 101, y and x) over `--window` steps from `--probe`. A ball that moves over its
+whole range with no reward and no life lost is in play on a path that meets no brick:
+
+    .venv/bin/python experiments/greedy_stall.py models/breakout-a3c-atari-200M.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import ale_py
+import gymnasium
+import numpy as np
+from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+from a3c import Agent
+
+BALL_Y, BALL_X = 99, 101  # Breakout's RAM addresses of the ball's position
+FIRST_EVAL_SEED = 1_000_000_000  # a3c evaluate seeds game i with this + i
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--seed", type=int, default=FIRST_EVAL_SEED)
+    parser.add_argument("--probe", type=int, default=4000, help="agent step to watch the ball from")
+    parser.add_argument("--window", type=int, default=400, help="agent steps to watch it for")
+    parser.add_argument("--max-frames", type=int, default=108_000, help="the time cap, in frames")
+    args = parser.parse_args()
+
+    gymnasium.register_envs(ale_py)
+    env = gymnasium.make(
+        "ALE/Breakout-v5",
+        frameskip=1,
+        repeat_action_probability=0.0,
+        max_num_frames_per_episode=args.max_frames,
+    )
+    env = FrameStackObservation(AtariPreprocessing(env), 4)
+    agent = Agent.load(args.model, seed=0)
+    obs, info = env.reset(seed=args.seed)
+    score, lives, step, last_reward = 0.0, info["lives"], 0, 0
+    ball: list[tuple[int, int]] = []
+    done = False
+    while not done:
+        action = agent.act(obs[None], greedy=True)[0]
+        obs, reward, terminated, truncated, info = env.step(action)
+        step += 1
+        score += float(reward)
+        last_reward = step if reward else last_reward
+        lost, lives = info["lives"] < lives, info["lives"]
+        done = terminated or truncated
+        agent.reset(np.array([done or (lost and agent.resets_on_life_loss)]))
+        if args.probe <= step < args.probe + args.window:
+            ram = env.unwrapped.ale.getRAM()  # type: ignore[attr-defined]
+            ball.append((int(ram[BALL_Y]), int(ram[BALL_X])))
+    print(f"score {score:.0f} in {step} agent steps ({'truncated' if truncated else 'game over'})")
+    print(f"last reward at step {last_reward}; lives left {lives}")
+    if ball:
+        ys, xs = [b[0] for b in ball], [b[1] for b in ball]
+        print(
+            f"ball over steps {args.probe}-{args.probe + len(ball) - 1}: "
+            f"y {min(ys)}-{max(ys)} ({len(set(ys))} values), x {min(xs)}-{max(xs)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
