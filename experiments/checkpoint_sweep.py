@@ -7,6 +7,8 @@ newest) is played through Gymnasium's pipeline with sticky actions 0.25, sampled
 Results are cached per checkpoint in OUT (as `eval_matrix.py` caches its cells). The table
 printed, OUT/sweep.csv and `--plot` (drawn over the run's training curve) cover every checkpoint
 cached in OUT under the same protocol, so a run swept a segment at a time keeps one whole table.
+A checkpoint to sweep whose cell was played for another `--episodes` stops the script with
+status 2 before any evaluation.
 
     .venv/bin/python experiments/checkpoint_sweep.py /tmp/longrun/archive/ckpt_*.pt \\
         --every 10000000 --episodes 30 --out experiments/results/v5-long/sweep \\
@@ -23,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_matrix import cell_path, run_cell  # this folder's script: one evaluation, cached
+# This folder's script: one evaluation, cached.
+from eval_matrix import cell_path, read_cell, run_cell
 
 from a3c.checkpoint import checkpoint_frames
 from a3c.metrics import read_curve
@@ -106,8 +109,11 @@ def main() -> None:
         result = run_cell(args.out, path, "gymnasium", 0.25, "sample", args.episodes, args.seed)
         print(f"{path.name}: {result['mean']:.1f} ± {result['std']:.1f}", file=sys.stderr)
 
+    chosen = choose(args.checkpoints, args.every)
+    for path in chosen:  # refuse a stale cache before any evaluation starts
+        read_cell(cell_path(args.out, path, "gymnasium", 0.25, "sample", args.seed), args.episodes)
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(evaluate, choose(args.checkpoints, args.every)))
+        list(pool.map(evaluate, chosen))
     rows = cached_rows(args.out, args.episodes, args.seed)
     with open(args.out / "sweep.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -2,7 +2,8 @@
 
 Each cell is one `a3c evaluate ... --json` run, kept in
 OUT/<model>__<pipeline>__sticky<p>__<policy>.json (a cell whose file exists is read, not run
-again); the whole is printed as a markdown table:
+again, and one played for another number of games stops the script with status 2 before
+anything runs); the whole is printed as a markdown table:
 
     .venv/bin/python experiments/eval_matrix.py models/breakout-a3c-seed-80M.pt \\
         models/breakout-a3c-v5-150M.pt --episodes 100 --out experiments/results/eval-matrix
@@ -35,6 +36,25 @@ def cell_path(
     return out / f"{model.stem}__{pipeline}__sticky{sticky:g}__{policy}{suffix}.json"
 
 
+def read_cell(path: Path, episodes: int) -> dict[str, Any] | None:
+    """The evaluation cached at `path`, None if there is none yet.
+
+    A cell played for another number of games exits with status 2: reading it would put its
+    figure under a heading that names `episodes` games, and running it again would overwrite it.
+    """
+    if not path.exists():
+        return None
+    result: dict[str, Any] = json.loads(path.read_text())
+    if result["episodes"] != episodes:
+        print(
+            f"error: {path} was played with --episodes {result['episodes']}, not {episodes}; "
+            f"pass --episodes {result['episodes']} or another --out",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return result
+
+
 def run_cell(
     out: Path,
     model: Path,
@@ -46,18 +66,20 @@ def run_cell(
 ) -> dict[str, Any]:
     """One evaluation, cached in its JSON file; seed None: `a3c evaluate`'s default seed."""
     path = cell_path(out, model, pipeline, sticky, policy, seed)
-    if not path.exists():
-        command = [A3C, "evaluate", str(model), "--episodes", str(episodes), f"--{policy}"]
-        command += ["--pipeline", pipeline, "--sticky", str(sticky), "--json"]
-        command += [] if seed is None else ["--seed", str(seed)]
-        # One thread per evaluation: cells run side by side, and two evaluations each using
-        # both cores played about 2.5x fewer steps/s than two single-threaded ones (one rough
-        # measurement on 2 cores).
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-        path.write_text(done.stdout)
+    cached = read_cell(path, episodes)
+    if cached is not None:
+        return cached
+    command = [A3C, "evaluate", str(model), "--episodes", str(episodes), f"--{policy}"]
+    command += ["--pipeline", pipeline, "--sticky", str(sticky), "--json"]
+    command += [] if seed is None else ["--seed", str(seed)]
+    # One thread per evaluation: cells run side by side, and two evaluations each using
+    # both cores played about 2.5x fewer steps/s than two single-threaded ones (one rough
+    # measurement on 2 cores).
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    path.write_text(done.stdout)
     result: dict[str, Any] = json.loads(path.read_text())
     return result
 
@@ -76,6 +98,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     cells = list(itertools.product(args.models, PIPELINES, STICKY, POLICIES))
+    for cell in cells:  # refuse a stale cache before any evaluation starts
+        read_cell(cell_path(args.out, *cell), args.episodes)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(
             pool.map(lambda c: run_cell(args.out, c[0], c[1], c[2], c[3], args.episodes), cells)

@@ -152,6 +152,20 @@ def test_checkpoint_sweep_tabulates_every_checkpoint_cached_under_its_protocol(
     assert len(table(result.stdout)) == 1 + 3
     assert "1000000.0" not in result.stdout
 
+    # Sweeping a checkpoint whose cell holds another number of games stops before any play.
+    written = {path: path.stat().st_mtime_ns for path in cells.iterdir()}
+    refused = subprocess.run(
+        [sys.executable, "experiments/checkpoint_sweep.py", first, newest, "--episodes", "2",
+         "--out", cells],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: {cells / f'{first.stem}__gymnasium__sticky0.25__sample__seed1000.json'} "
+        "was played with --episodes 1, not 2; pass --episodes 1 or another --out"
+    )
+    assert {path: path.stat().st_mtime_ns for path in cells.iterdir()} == written
+
 
 def test_start_phase_tabulates_scores_by_phase_and_refuses_own_pipeline_files(
     sweep: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
@@ -212,6 +226,19 @@ def test_eval_matrix_writes_all_eight_cells_and_reads_them_back(
     written = {path: path.stat().st_mtime_ns for path in out.iterdir()}
     again = script("eval_matrix", checkpoint, "--episodes", "1", "--out", out, timeout=60)
     assert again.stdout == result.stdout
+    assert {path: path.stat().st_mtime_ns for path in out.iterdir()} == written
+
+    # Asking for another number of games refuses the cache, exit status 2, and writes nothing.
+    refused = subprocess.run(
+        [sys.executable, "experiments/eval_matrix.py", checkpoint, "--episodes", "3",
+         "--out", out],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().startswith(f"error: {out / checkpoint.stem}__own__sticky0__")
+    assert refused.stderr.strip().endswith(
+        "was played with --episodes 1, not 3; pass --episodes 1 or another --out"
+    )
     assert {path: path.stat().st_mtime_ns for path in out.iterdir()} == written
 
 
