@@ -1,8 +1,8 @@
 """Why greedy Breakout games run to the time cap: where the last point comes and what the ball does.
 
-Plays one greedy game through the README's Gymnasium loop on the deterministic game (sticky
-actions 0, `AtariPreprocessing`'s 1-30 no-op frames, `a3c evaluate`'s cap of 108,000 frames),
-seeded as the first game of `a3c evaluate --pipeline gymnasium` (seed 1000000000), and prints the
+Plays one greedy game in `a3c evaluate --pipeline gymnasium`'s stack on the deterministic game
+(sticky actions 0, `AtariPreprocessing`'s 1-30 no-op frames, the 108,000-frame cap), seeded as
+that evaluation's first game (seed 1000000000), through the README's loop, and prints the
 agent step of the last reward, the lives left, and the range of the ball's position (Breakout's
 RAM bytes 99 and 101, y and x) over `--window` steps from `--probe`. A ball that moves over its
 whole range with no reward and no life lost is in play on a path that meets no brick:
@@ -15,35 +15,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import ale_py
-import gymnasium
 import numpy as np
-from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
 from a3c import Agent
+from a3c.evaluate import EVAL_SEED_BASE, MAX_EPISODE_FRAMES, make_gymnasium_atari
+from a3c.games import describe_game
 
 BALL_Y, BALL_X = 99, 101  # Breakout's RAM addresses of the ball's position
-FIRST_EVAL_SEED = 1_000_000_000  # a3c evaluate seeds game i with this + i
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--seed", type=int, default=FIRST_EVAL_SEED)
+    parser.add_argument("--seed", type=int, default=EVAL_SEED_BASE)
     parser.add_argument("--probe", type=int, default=4000, help="agent step to watch the ball from")
     parser.add_argument("--window", type=int, default=400, help="agent steps to watch it for")
-    parser.add_argument("--max-frames", type=int, default=108_000, help="the time cap, in frames")
+    parser.add_argument(
+        "--max-frames", type=int, default=MAX_EPISODE_FRAMES, help="the time cap, in frames"
+    )
     args = parser.parse_args()
 
-    gymnasium.register_envs(ale_py)
-    env = gymnasium.make(
-        "ALE/Breakout-v5",
-        frameskip=1,
-        repeat_action_probability=0.0,
-        max_num_frames_per_episode=args.max_frames,
-    )
-    env = FrameStackObservation(AtariPreprocessing(env), 4)
     agent = Agent.load(args.model, seed=0)
+    cfg = agent.config
+    fire = cfg.fire_on_life_loss and describe_game(cfg.env_id).has_fire  # as a3c evaluate does
+    env = make_gymnasium_atari(cfg, 0.0, args.max_frames, fire)
     obs, info = env.reset(seed=args.seed)
     score, lives, step, last_reward = 0.0, info["lives"], 0, 0
     ball: list[tuple[int, int]] = []
@@ -58,7 +53,7 @@ def main() -> None:
         done = terminated or truncated
         agent.reset(np.array([done or (lost and agent.resets_on_life_loss)]))
         if args.probe <= step < args.probe + args.window:
-            ram = env.unwrapped.ale.getRAM()  # type: ignore[attr-defined]
+            ram = env.unwrapped.ale.getRAM()
             ball.append((int(ram[BALL_Y]), int(ram[BALL_X])))
     print(f"score {score:.0f} in {step} agent steps ({'truncated' if truncated else 'game over'})")
     print(f"last reward at step {last_reward}; lives left {lives}")
